@@ -1,0 +1,56 @@
+/*
+ * sandbox.c - privilege drop for transfer children.
+ *
+ * Order (as OpenBSD tftpd and OpenSSH do it): the root directory fd is
+ * already open, then chroot, then groups, gid and uid, then a check that
+ * the old ids cannot be regained, then no_new_privs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
+{
+	struct passwd *pw;
+
+	c->drop = geteuid() == 0;
+	if (!c->drop)
+		return 0;
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw)
+		return errno ? -errno : -ENOENT;
+	c->uid = pw->pw_uid;
+	c->gid = pw->pw_gid;
+	return 0;
+}
+
+int sandbox_enter(const struct sandbox_conf *c)
+{
+	if (c->chroot) {
+		if (chroot(c->root) < 0 || chdir("/") < 0)
+			return -errno;
+	}
+	if (c->drop) {
+		if (setgroups(0, NULL) < 0)
+			return -errno;
+		if (setresgid(c->gid, c->gid, c->gid) < 0)
+			return -errno;
+		if (setresuid(c->uid, c->uid, c->uid) < 0)
+			return -errno;
+		/* Paranoia: if root can be regained the drop did not work. */
+		if (c->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+			return -EPERM;
+		if (c->gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
+			return -EPERM;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * sandbox.h - confinement of transfer children.
+ */
+#ifndef SNOW_OWL_SANDBOX_H
+#define SNOW_OWL_SANDBOX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct sandbox_conf {
+	const char *root;	/* chroot target when chroot is set */
+	bool chroot;		/* -s */
+	bool drop;		/* change to uid/gid (we are root) */
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Resolve the user for -u (when running as root).  Returns 0 or -errno,
+ * -ENOENT for an unknown user.
+ */
+int sandbox_resolve_user(struct sandbox_conf *c, const char *user);
+
+/*
+ * Enter the sandbox: chroot, drop groups/gid/uid and check they cannot be
+ * regained, then no_new_privs.  Returns 0 or -errno; a child must not
+ * serve anything if this fails.
+ */
+int sandbox_enter(const struct sandbox_conf *c);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * window.h - block number arithmetic for windowed transfers (RFC 7440).
+ *
+ * Blocks are counted in 64 bits inside the server and sent as 16 bits on
+ * the wire.  After 65535 the wire number wraps to 0, or to 1 when the
+ * client negotiated "rollover 1".  Pure inline functions.
+ */
+#ifndef SNOW_OWL_WINDOW_H
+#define SNOW_OWL_WINDOW_H
+
+#include <stdint.h>
+
+/* Wire number of internal block b. */
+static inline uint16_t win_wire(uint64_t b, unsigned rollover)
+{
+	if (rollover == 1 && b > 0)
+		return (uint16_t)((b - 1) % 65535 + 1);
+	return (uint16_t)b;
+}
+
+/*
+ * The internal block at or after base whose wire number is w: the result
+ * is base + d, with d the forward distance on the wire.  A number from
+ * behind base therefore maps far ahead, where callers treat it as stale.
+ */
+static inline uint64_t win_unwrap(uint64_t base, uint16_t w, unsigned rollover)
+{
+	uint16_t bw = win_wire(base, rollover);
+
+	if (rollover == 1) {
+		if (w == 0)	/* only block 0 is numbered 0 */
+			return base == 0 ? 0 : base + 65535;
+		if (base == 0)
+			return w;
+		return base + (uint64_t)((w + 65535 - bw) % 65535);
+	}
+	return base + (uint16_t)(w - bw);
+}
+
+enum win_ack {
+	WIN_ACK_NEW,		/* acknowledges new blocks: slide to it */
+	WIN_ACK_DUPLICATE,	/* the last acknowledged block again: ignore */
+	WIN_ACK_OUTSIDE,	/* stale or never sent: ignore */
+};
+
+/*
+ * Classify an ACK carrying wire number w for a sender that has had
+ * everything up to 'acked' acknowledged and has sent up to 'sent'.
+ * On WIN_ACK_NEW, *block is the internal number acknowledged.
+ */
+static inline enum win_ack win_classify_ack(uint64_t acked, uint64_t sent, uint16_t w,
+					    unsigned rollover, uint64_t *block)
+{
+	uint64_t k = win_unwrap(acked, w, rollover);
+
+	if (k == acked)
+		return WIN_ACK_DUPLICATE;
+	if (k > sent)
+		return WIN_ACK_OUTSIDE;
+	*block = k;
+	return WIN_ACK_NEW;
+}
+
+#endif

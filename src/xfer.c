@@ -1,0 +1,682 @@
+/*
+ * xfer.c - the transfer engine (RRQ sender, WRQ receiver).
+ *
+ * Sender: a window of up to windowsize blocks goes out with one sendmmsg.
+ * The data of every unacknowledged block stays in a ring until it is
+ * acknowledged, so a resend never re-reads or re-encodes anything (this
+ * is what keeps netascii correct across rewinds).  An ACK for block k in
+ * the window slides the window to k + 1 at once, which is also how a gap
+ * reported by the receiver is repaired (RFC 7440 section 4).  A duplicate
+ * ACK never causes a resend (Sorcerer's Apprentice, RFC 1123 4.2.3.1);
+ * only the timer does.
+ *
+ * Receiver: blocks are taken strictly in order; an out-of-order block is
+ * dropped (not kept) and answered once per gap with an ACK of the last
+ * in-order block, which makes the sender resume right after it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "path.h"
+#include "window.h"
+#include "xfer.h"
+
+#define RD_SIZE 65536		/* netascii read-ahead */
+#define IOV_BATCH 1024		/* blocks per preadv / sendmmsg */
+
+void xfer_conf_init(struct xfer_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	opt_limits_init(&c->lim);
+	c->upload.umask = 022;
+	c->rto_us = 1000000;
+	c->rto_max_us = 8000000;
+	c->max_retries = 6;
+}
+
+const char *xfer_outcome_name(enum xfer_outcome o)
+{
+	static const char *const names[] = {
+		[XO_NONE] = "none", [XO_COMPLETE] = "complete", [XO_PROBE] = "probe",
+		[XO_ABORTED] = "aborted", [XO_TIMEOUT] = "timeout", [XO_REFUSED] = "refused",
+		[XO_FAILED] = "failed",
+	};
+	return names[o];
+}
+
+static void end(struct transfer *t, enum xfer_outcome o)
+{
+	t->state = XS_DONE;
+	t->outcome = o;
+	t->deadline_us = UINT64_MAX;
+}
+
+/* Send one control packet.  A failure ends nothing: the timer retries. */
+static void send_pkt(struct transfer *t, const void *buf, size_t len)
+{
+	if (send(t->sock, buf, len, 0) < 0 && errno == ECONNREFUSED)
+		end(t, XO_ABORTED);	/* the peer's port is gone */
+}
+
+static void send_error(struct transfer *t, unsigned code, const char *msg)
+{
+	uint8_t buf[128];
+	int n = packet_build_error(buf, sizeof(buf), (uint16_t)code, msg);
+
+	if (n > 0)
+		(void)!send(t->sock, buf, (size_t)n, 0);
+}
+
+/* Answer the request with an ERROR and end the transfer. */
+static int refuse(struct transfer *t, unsigned code, const char *msg)
+{
+	send_error(t, code, msg);
+	snprintf(t->detail, sizeof(t->detail), "%u %s", code, msg ? msg : packet_error_string((uint16_t)code));
+	end(t, XO_REFUSED);
+	return -1;
+}
+
+/* Give up on a running transfer, telling the peer why. */
+static void fail(struct transfer *t, enum xfer_outcome o, unsigned code, const char *msg)
+{
+	send_error(t, code, msg);
+	snprintf(t->detail, sizeof(t->detail), "%s", msg);
+	end(t, o);
+}
+
+static void arm(struct transfer *t, uint64_t now)
+{
+	t->deadline_us = now + t->rto_us;
+}
+
+static void send_oack(struct transfer *t)
+{
+	uint8_t buf[512];
+	int n = opt_build_oack(&t->opt, buf, sizeof(buf));
+
+	if (n > 0)
+		send_pkt(t, buf, (size_t)n);
+}
+
+static void send_ack(struct transfer *t, uint64_t block)
+{
+	uint8_t buf[PACKET_HDR];
+
+	packet_build_ack(buf, sizeof(buf), win_wire(block, t->opt.rollover));
+	send_pkt(t, buf, sizeof(buf));
+}
+
+/* ---- Sender ---------------------------------------------------------- */
+
+static uint8_t *slot(struct transfer *t, uint64_t block)
+{
+	return t->ring + (size_t)(block % t->opt.windowsize) * t->slot_size;
+}
+
+static uint32_t *slot_len(struct transfer *t, uint64_t block)
+{
+	return &t->slot_len[block % t->opt.windowsize];
+}
+
+static void mark_last(struct transfer *t, uint64_t block)
+{
+	t->last = block;
+	t->eof = true;
+}
+
+/* Octet: read blocks filled+1 .. upto straight into their slots. */
+static int fill_octet(struct transfer *t, uint64_t upto)
+{
+	struct iovec iov[IOV_BATCH];
+	size_t bs = t->opt.blksize;
+
+	while (t->filled < upto && !t->eof) {
+		uint64_t first = t->filled + 1;
+		size_t n = 0;
+		ssize_t got;
+
+		while (n < IOV_BATCH && first + n <= upto) {
+			iov[n].iov_base = slot(t, first + n) + PACKET_HDR;
+			iov[n].iov_len = bs;
+			n++;
+		}
+		got = preadv(t->fd, iov, (int)n, (off_t)((first - 1) * bs));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/* A short read of a regular file is its end. */
+		for (size_t i = 0; i < n; i++) {
+			size_t len = (size_t)got > bs ? bs : (size_t)got;
+
+			*slot_len(t, first + i) = (uint32_t)len;
+			got -= (ssize_t)len;
+			t->filled = first + i;
+			if (len < bs) {
+				mark_last(t, first + i);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Netascii: encode blocks filled+1 .. upto; the encoder state carries
+ * CR LF pairs across block boundaries. */
+static int fill_netascii(struct transfer *t, uint64_t upto)
+{
+	size_t bs = t->opt.blksize;
+
+	while (t->filled < upto && !t->eof) {
+		uint64_t b = t->filled + 1;
+		uint8_t *out = slot(t, b) + PACKET_HDR;
+		size_t o = 0;
+
+		while (o < bs) {
+			size_t used;
+
+			if (t->rd_off == t->rd_len && !t->rd_eof) {
+				ssize_t got = read(t->fd, t->rd, RD_SIZE);
+
+				if (got < 0) {
+					if (errno == EINTR)
+						continue;
+					return -errno;
+				}
+				t->rd_len = (size_t)got;
+				t->rd_off = 0;
+				t->rd_eof = got == 0;
+			}
+			if (t->rd_off == t->rd_len && !netascii_enc_pending(&t->enc))
+				break;	/* end of file, nothing held back */
+			o += netascii_encode(&t->enc, t->rd + t->rd_off, t->rd_len - t->rd_off, &used,
+					     out + o, bs - o);
+			t->rd_off += used;
+		}
+		*slot_len(t, b) = (uint32_t)o;
+		t->filled = b;
+		if (o < bs)
+			mark_last(t, b);
+	}
+	return 0;
+}
+
+/* Send blocks from..to (inclusive) with as few syscalls as possible. */
+static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
+{
+	struct mmsghdr msg[IOV_BATCH];
+	struct iovec iov[IOV_BATCH];
+
+	while (from <= to) {
+		unsigned n = 0;
+		int r;
+
+		while (n < IOV_BATCH && from + n <= to) {
+			uint64_t b = from + n;
+			uint8_t *s = slot(t, b);
+
+			packet_build_data_header(s, PACKET_HDR, win_wire(b, t->opt.rollover));
+			iov[n].iov_base = s;
+			iov[n].iov_len = PACKET_HDR + *slot_len(t, b);
+			memset(&msg[n], 0, sizeof(msg[n]));
+			msg[n].msg_hdr.msg_iov = &iov[n];
+			msg[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		r = sendmmsg(t->sock, msg, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		from += (unsigned)r;	/* advance by what was sent */
+	}
+	return 0;
+}
+
+/* Send the window that starts after the last ACK. */
+static void send_window(struct transfer *t, uint64_t now)
+{
+	uint64_t first = t->acked + 1;
+	uint64_t upto = t->acked + t->opt.windowsize;
+	int r;
+
+	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
+	if (r < 0) {
+		fail(t, XO_FAILED, ERR_UNDEFINED, "Read error");
+		return;
+	}
+	if (t->eof && upto > t->last)
+		upto = t->last;
+	if (first <= t->sent)
+		t->retransmits += (t->sent < upto ? t->sent : upto) - first + 1;
+	r = send_blocks(t, first, upto);
+	if (r == -ECONNREFUSED) {
+		end(t, XO_ABORTED);
+		return;
+	}
+	/* Other send errors (ENOBUFS...) are left to the retransmit timer. */
+	if (upto > t->sent)
+		t->sent = upto;
+	arm(t, now);
+}
+
+static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
+{
+	uint64_t k;
+
+	if (t->state == XS_OACK) {
+		if (w != 0)
+			return;	/* not the ACK of our OACK */
+		t->state = XS_SEND;
+		t->tries = 0;
+		send_window(t, now);
+		return;
+	}
+	switch (win_classify_ack(t->acked, t->sent, w, t->opt.rollover, &k)) {
+	case WIN_ACK_DUPLICATE:
+	case WIN_ACK_OUTSIDE:
+		return;
+	case WIN_ACK_NEW:
+		break;
+	}
+	/* Bytes are counted on acknowledgement, not on sending. */
+	for (uint64_t b = t->acked + 1; b <= k; b++)
+		t->bytes += *slot_len(t, b);
+	t->acked = k;
+	t->tries = 0;
+	if (!t->opt.timeout_us)
+		t->rto_us = t->conf->rto_us;	/* progress resets the backoff */
+	if (t->eof && k == t->last) {
+		end(t, XO_COMPLETE);
+		return;
+	}
+	send_window(t, now);
+}
+
+static int start_read(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+{
+	struct stat st;
+	uint64_t size;
+	int fd = path_open_read(rootfd, rel, &st);
+
+	if (fd < 0)
+		return refuse(t, path_errno_to_tftp(fd), NULL);
+	t->fd = fd;
+	/* tftpd-hpa semantics: a file is served only if anyone may read it. */
+	if (!t->conf->upload.plain_perms && !(st.st_mode & S_IROTH))
+		return refuse(t, ERR_ACCESS, NULL);
+	size = (uint64_t)st.st_size;
+	/* tsize is announced for octet only: the netascii size is not known
+	 * without converting the whole file first. */
+	if (opt_negotiate(req, &t->conf->lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
+		return refuse(t, ERR_OPTION, "Unsupported rollover value");
+	return 0;
+}
+
+/* ---- Receiver -------------------------------------------------------- */
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int store(struct transfer *t, const uint8_t *data, size_t len, bool final)
+{
+	uint8_t out[PACKET_BLKSIZE_MAX + 1];
+	int r;
+
+	if (t->mode == MODE_NETASCII) {
+		size_t n = netascii_decode(&t->dec, data, len, out);
+
+		if (final)
+			n += netascii_decode_finish(&t->dec, out + n);
+		r = write_all(t->up.fd, out, n);
+	} else {
+		r = write_all(t->up.fd, data, len);
+	}
+	return r;
+}
+
+static void receiver_data(struct transfer *t, const struct packet_data *d, uint64_t now)
+{
+	uint64_t k = win_unwrap(t->received, d->block, t->opt.rollover);
+	bool final;
+	int r;
+
+	if (t->state == XS_DALLY) {
+		/* Our final ACK was lost: the sender repeats its last block. */
+		if (k == t->received) {
+			send_ack(t, t->received);
+			arm(t, now);
+		}
+		return;
+	}
+	if (k != t->received + 1) {
+		/* Duplicate, stale or after a gap: dropped.  One ACK of the
+		 * last in-order block per gap tells the sender where to
+		 * resume; more would only multiply its resends. */
+		if (!t->gap_acked) {
+			send_ack(t, t->received);
+			t->gap_acked = true;
+			t->win_count = 0;
+		}
+		return;
+	}
+	if (d->len > t->opt.blksize) {
+		fail(t, XO_FAILED, ERR_ILLEGAL_OP, "Block larger than negotiated blksize");
+		return;
+	}
+	t->state = XS_RECV;
+	final = d->len < t->opt.blksize;
+	r = store(t, d->data, d->len, final);
+	if (r < 0) {
+		fail(t, XO_FAILED, path_errno_to_tftp(r), r == -ENOSPC ? "Disk full" : "Write error");
+		return;
+	}
+	t->received = k;
+	t->bytes += d->len;
+	t->gap_acked = false;
+	t->tries = 0;
+	if (!t->opt.timeout_us)
+		t->rto_us = t->conf->rto_us;
+	if (final) {
+		r = upload_commit(&t->up);
+		t->up_open = false;
+		if (r < 0) {
+			fail(t, XO_FAILED, path_errno_to_tftp(r), r == -EEXIST ? "File already exists" : "Cannot store file");
+			return;
+		}
+		send_ack(t, k);
+		t->outcome = XO_COMPLETE;
+		t->state = XS_DALLY;
+		arm(t, now);
+		return;
+	}
+	if (++t->win_count >= t->opt.windowsize) {
+		send_ack(t, k);
+		t->win_count = 0;
+	}
+	arm(t, now);
+}
+
+static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+{
+	int r;
+
+	if (!t->conf->allow_write)
+		return refuse(t, ERR_ACCESS, "Uploads are disabled");
+	if (opt_negotiate(req, &t->conf->lim, NULL, &t->opt) < 0)
+		return refuse(t, ERR_OPTION, "Unsupported rollover value");
+	r = upload_begin(&t->up, rootfd, rel, &t->conf->upload);
+	if (r < 0)
+		return refuse(t, path_errno_to_tftp(r), NULL);
+	t->up_open = true;
+	return 0;
+}
+
+/* ---- Events ---------------------------------------------------------- */
+
+int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
+	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)
+{
+	struct packet_request req;
+	const char *rel;
+	int r;
+
+	memset(t, 0, offsetof(struct transfer, pkt));
+	t->conf = conf;
+	t->sock = sock;
+	t->fd = -1;
+	t->start_us = now;
+	t->deadline_us = UINT64_MAX;
+	t->rto_us = conf->rto_us;
+	t->opt.blksize = OPT_BLKSIZE_DEFAULT;
+	t->opt.windowsize = 1;
+	netascii_enc_init(&t->enc);
+	netascii_dec_init(&t->dec);
+	addr_format(peer, t->peer, sizeof(t->peer));
+	strcpy(t->name, "-");
+
+	r = packet_parse_request(req_buf, len, &req);
+	if (r == -EINVAL)
+		return refuse(t, ERR_ILLEGAL_OP, "Malformed request");
+	t->op = req.op;
+	log_sanitize(req.filename, req.filename_len, t->name, sizeof(t->name));
+	if (r == -EPROTONOSUPPORT || req.mode == MODE_MAIL)
+		return refuse(t, ERR_ILLEGAL_OP, "Unsupported transfer mode");
+	t->mode = req.mode;
+	r = path_check(req.filename, req.filename_len, &rel);
+	if (r < 0)
+		return refuse(t, ERR_ACCESS, "Illegal file name");
+
+	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req) : start_write(t, rootfd, rel, &req);
+	if (r < 0)
+		return r;
+
+	if (t->opt.timeout_us)
+		t->rto_us = t->opt.timeout_us;
+	t->slot_size = PACKET_HDR + t->opt.blksize;
+	if (t->op == OP_RRQ) {
+		t->ring = malloc(t->slot_size * t->opt.windowsize);
+		t->slot_len = calloc(t->opt.windowsize, sizeof(*t->slot_len));
+		if (t->mode == MODE_NETASCII)
+			t->rd = malloc(RD_SIZE);
+		if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
+			return refuse(t, ERR_UNDEFINED, "Out of memory");
+	}
+
+	t->oack = t->opt.acked != 0;
+	if (t->oack) {
+		t->state = XS_OACK;
+		send_oack(t);
+		arm(t, now);
+	} else if (t->op == OP_RRQ) {
+		t->state = XS_SEND;
+		send_window(t, now);
+	} else {
+		t->state = XS_RECV;
+		send_ack(t, 0);
+		arm(t, now);
+	}
+	return xfer_done(t) ? -1 : 0;
+}
+
+void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now)
+{
+	unsigned op = packet_opcode(buf, len);
+
+	if (xfer_done(t))
+		return;
+	if (op == OP_ERROR) {
+		struct packet_errmsg e;
+		char msg[64];
+
+		if (packet_parse_error(buf, len, &e) < 0)
+			return;
+		log_sanitize(e.msg, e.msg_len, msg, sizeof(msg));
+		snprintf(t->detail, sizeof(t->detail), "client error %u \"%s\"", e.code, msg);
+		/* UEFI and PXE ROMs ask for tsize, then abort with 0 or 8. */
+		if (t->state == XS_OACK && t->op == OP_RRQ && (e.code == ERR_UNDEFINED || e.code == ERR_OPTION))
+			end(t, XO_PROBE);
+		else if (t->state == XS_DALLY)
+			end(t, XO_COMPLETE);
+		else
+			end(t, XO_ABORTED);
+		return;
+	}
+	if (t->op == OP_RRQ) {
+		uint16_t w;
+
+		if (packet_parse_ack(buf, len, &w) == 0)
+			sender_ack(t, w, now);
+		return;
+	}
+	if (op == OP_DATA) {
+		struct packet_data d;
+
+		if (packet_parse_data(buf, len, &d) == 0)
+			receiver_data(t, &d, now);
+	}
+}
+
+void xfer_on_timeout(struct transfer *t, uint64_t now)
+{
+	if (xfer_done(t) || now < t->deadline_us)
+		return;
+	if (t->state == XS_DALLY) {
+		end(t, XO_COMPLETE);
+		return;
+	}
+	if (++t->tries > t->conf->max_retries) {
+		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		return;
+	}
+	/* Exponential backoff, unless the client fixed the timeout. */
+	if (!t->opt.timeout_us) {
+		t->rto_us *= 2;
+		if (t->rto_us > t->conf->rto_max_us)
+			t->rto_us = t->conf->rto_max_us;
+	}
+	switch (t->state) {
+	case XS_OACK:
+		t->retransmits++;
+		send_oack(t);
+		arm(t, now);
+		break;
+	case XS_SEND:
+		send_window(t, now);	/* from the last ACK + 1 */
+		break;
+	case XS_RECV:
+		t->retransmits++;
+		send_ack(t, t->received);
+		t->win_count = 0;
+		arm(t, now);
+		break;
+	default:
+		break;
+	}
+}
+
+static void format_options(const struct transfer *t, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int id = 0; id < OPT_MAX; id++) {
+		if (!(t->opt.acked & (1u << id)))
+			continue;
+		int n = snprintf(buf + o, size - o, "%s%s=%s", o ? "," : "", opt_name(id), t->opt.value[id]);
+		if (n < 0 || (size_t)n >= size - o)
+			break;
+		o += (size_t)n;
+	}
+	if (!o)
+		snprintf(buf, size, "-");
+}
+
+void xfer_finish(struct transfer *t, uint64_t now)
+{
+	char opts[160];
+	double secs = (double)(now - t->start_us) / 1e6;
+	int prio = LOG_NOTICE;
+
+	if (t->up_open)
+		upload_abort(&t->up);	/* the old file stays as it was */
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->ring);
+	free(t->slot_len);
+	free(t->rd);
+	t->ring = t->rd = NULL;
+	t->slot_len = NULL;
+	t->fd = -1;
+
+	/* A missing file is routine (PXE ROMs probe several names). */
+	if (t->outcome == XO_PROBE || (t->outcome == XO_REFUSED && strncmp(t->detail, "1 ", 2) == 0))
+		prio = LOG_INFO;
+	format_options(t, opts, sizeof(opts));
+	log_msg(prio,
+		"peer=%s op=%s file=\"%s\" mode=%s options=%s bytes=%" PRIu64 " seconds=%.3f"
+		" rate_kib=%.0f retransmits=%" PRIu64 " outcome=%s%s%s%s",
+		t->peer, t->op == OP_WRQ ? "WRQ" : "RRQ", t->name,
+		t->mode == MODE_NETASCII ? "netascii" : "octet", opts, t->bytes, secs,
+		secs > 0 ? (double)t->bytes / 1024.0 / secs : 0.0, t->retransmits,
+		xfer_outcome_name(t->outcome), t->detail[0] ? " detail=\"" : "", t->detail,
+		t->detail[0] ? "\"" : "");
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
+	     const struct sockaddr *peer)
+{
+	struct transfer *t = malloc(sizeof(*t));
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	xfer_start(t, conf, sock, rootfd, req, len, peer, now_us());
+	while (!xfer_done(t)) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		uint64_t now = now_us();
+		int wait_ms = t->deadline_us <= now ? 0 : (int)((t->deadline_us - now + 999) / 1000);
+
+		r = poll(&pfd, 1, wait_ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0) {
+			/* Drain everything queued before looking at the clock. */
+			for (;;) {
+				ssize_t n = recv(sock, t->pkt, sizeof(t->pkt), MSG_DONTWAIT);
+
+				if (n < 0) {
+					if (errno == ECONNREFUSED) {
+						end(t, XO_ABORTED);
+						snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+					}
+					break;
+				}
+				xfer_on_packet(t, t->pkt, (size_t)n, now_us());
+				if (xfer_done(t))
+					break;
+			}
+		}
+		xfer_on_timeout(t, now_us());
+	}
+	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
+	xfer_finish(t, now_us());
+	free(t);
+	return r;
+}

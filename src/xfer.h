@@ -1,0 +1,124 @@
+/*
+ * xfer.h - the transfer engine: one struct per transfer, driven by events.
+ *
+ * The engine owns the transfer socket (connected to the peer) and the
+ * file; the caller owns the clock and the wait.  It is called with
+ * xfer_on_packet() for every datagram and xfer_on_timeout() when
+ * xfer_deadline() has passed, so one process can run one transfer (a
+ * forked child) or many.
+ */
+#ifndef SNOW_OWL_XFER_H
+#define SNOW_OWL_XFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "netascii.h"
+#include "options.h"
+#include "packet.h"
+#include "upload.h"
+
+struct xfer_conf {
+	struct opt_limits lim;
+	struct upload_policy upload;
+	bool allow_write;		/* WRQ accepted at all */
+	uint64_t rto_us;		/* first retransmission timeout (-T) */
+	uint64_t rto_max_us;		/* backoff ceiling */
+	unsigned max_retries;		/* retransmissions of one packet */
+};
+
+void xfer_conf_init(struct xfer_conf *c);
+
+enum xfer_state {
+	XS_OACK,	/* OACK sent, waiting for ACK 0 (RRQ) or DATA 1 (WRQ) */
+	XS_SEND,	/* RRQ: sending windows */
+	XS_RECV,	/* WRQ: receiving */
+	XS_DALLY,	/* WRQ: final ACK sent, re-sent if the last DATA repeats */
+	XS_DONE,
+};
+
+enum xfer_outcome {
+	XO_NONE,
+	XO_COMPLETE,
+	XO_PROBE,	/* ERROR 0/8 right after our OACK: a size probe */
+	XO_ABORTED,	/* the client sent an ERROR or went away */
+	XO_TIMEOUT,
+	XO_REFUSED,	/* we answered the request with an ERROR */
+	XO_FAILED,	/* local error during the transfer */
+};
+
+struct transfer {
+	const struct xfer_conf *conf;
+	int sock;
+	int fd;				/* file being read (RRQ) */
+	enum packet_opcode op;
+	enum packet_mode mode;
+	struct opt_result opt;
+	bool oack;			/* options were acknowledged */
+	enum xfer_state state;
+	enum xfer_outcome outcome;
+	char peer[ADDR_STR_MAX];
+	char name[160];			/* sanitised file name, for logs */
+	char detail[96];		/* reason for a failure, for logs */
+
+	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
+	 * lives in a ring of slots laid out as header|data. */
+	uint64_t acked;			/* highest block acknowledged */
+	uint64_t sent;			/* highest block sent */
+	uint64_t filled;		/* highest block read into the ring */
+	uint64_t last;			/* the final block, once known (else 0) */
+	bool eof;			/* last is known */
+	uint8_t *ring;
+	uint32_t *slot_len;
+	size_t slot_size;
+	struct netascii_enc enc;
+	uint8_t *rd;			/* netascii: local bytes not yet encoded */
+	size_t rd_len, rd_off;
+	bool rd_eof;
+
+	/* Receiver. */
+	uint64_t received;		/* highest block received in order */
+	unsigned win_count;		/* blocks since the last ACK we sent */
+	bool gap_acked;			/* already answered the current gap */
+	struct netascii_dec dec;
+	struct upload up;
+	bool up_open;
+
+	/* Timers, in microseconds of the caller's monotonic clock. */
+	uint64_t start_us, deadline_us, rto_us;
+	unsigned tries;
+
+	uint64_t bytes;			/* file bytes moved */
+	uint64_t retransmits;		/* packets sent again */
+	uint8_t pkt[PACKET_MAX + 1];	/* control packets and received data */
+};
+
+/*
+ * Start a transfer for the request in req (len bytes) that arrived from
+ * peer; sock is connected to the peer.  Always sends something (the first
+ * window, an OACK, an ACK or an ERROR).  Returns 0 when the transfer is
+ * running, or a negative value when it already ended (xfer_finish() must
+ * still be called).
+ */
+int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
+	       const void *req, size_t len, const struct sockaddr *peer, uint64_t now_us);
+
+void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now_us);
+void xfer_on_timeout(struct transfer *t, uint64_t now_us);
+
+static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
+static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
+
+/* Log the transfer's line, release its resources. */
+void xfer_finish(struct transfer *t, uint64_t now_us);
+
+/* Drive one transfer to its end on the calling thread (fork mode). */
+int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
+	     const struct sockaddr *peer);
+
+const char *xfer_outcome_name(enum xfer_outcome o);
+
+#endif

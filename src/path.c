@@ -48,8 +48,10 @@ int path_check(const char *name, size_t len, const char **rel)
 
 int path_openat(int dirfd, const char *rel, int flags, unsigned mode)
 {
+	/* openat2 is strict: O_PATH takes no other access flags. */
+	int extra = (flags & O_PATH) ? O_CLOEXEC : O_CLOEXEC | O_NOCTTY;
 	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY),
+		.flags = (unsigned long long)(flags | extra),
 		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};

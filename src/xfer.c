@@ -57,6 +57,8 @@ const char *xfer_outcome_name(enum xfer_outcome o)
 	return names[o];
 }
 
+#define DALLY_MAX_US 1000000	/* how long a finished upload waits for a lost final ACK */
+
 static void end(struct transfer *t, enum xfer_outcome o)
 {
 	t->state = XS_DONE;
@@ -371,10 +373,8 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 
 	if (t->state == XS_DALLY) {
 		/* Our final ACK was lost: the sender repeats its last block. */
-		if (k == t->received) {
+		if (k == t->received)
 			send_ack(t, t->received);
-			arm(t, now);
-		}
 		return;
 	}
 	if (k != t->received + 1) {
@@ -415,7 +415,8 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		send_ack(t, k);
 		t->outcome = XO_COMPLETE;
 		t->state = XS_DALLY;
-		arm(t, now);
+		t->end_us = now;
+		t->deadline_us = now + (t->rto_us < DALLY_MAX_US ? t->rto_us : DALLY_MAX_US);
 		return;
 	}
 	if (++t->win_count >= t->opt.windowsize) {
@@ -603,7 +604,7 @@ static void format_options(const struct transfer *t, char *buf, size_t size)
 void xfer_finish(struct transfer *t, uint64_t now)
 {
 	char opts[160];
-	double secs = (double)(now - t->start_us) / 1e6;
+	double secs = (double)((t->end_us ? t->end_us : now) - t->start_us) / 1e6;
 	int prio = LOG_NOTICE;
 
 	if (t->up_open)

@@ -88,7 +88,7 @@ struct transfer {
 	bool up_open;
 
 	/* Timers, in microseconds of the caller's monotonic clock. */
-	uint64_t start_us, deadline_us, rto_us;
+	uint64_t start_us, end_us, deadline_us, rto_us;	/* end_us: data complete */
 	unsigned tries;
 
 	uint64_t bytes;			/* file bytes moved */

@@ -1,45 +1,144 @@
 /*
- * dispatch.c - the listener: receives requests in batches and forks one
- * sandboxed child per transfer.
+ * dispatch.c - the listener: receives requests in batches, admits them,
+ * and forks one sandboxed child per transfer.
  *
  * It reads only the opcode and the addresses of a request; file names and
  * options are parsed by the child, after it has dropped its privileges.
- * Each child gets its own socket, bound to the local address the request
- * was sent to (so the reply leaves from the address the client used) and
- * connected to the client.
+ * Each child gets its own socket, made here before the fork: bound to the
+ * local address the request was sent to (so the reply leaves from the
+ * address the client used) and connected to the client.
+ *
+ * Admission, in order: a request that is not an RRQ/WRQ is dropped; one
+ * sent to a broadcast or multicast address is ignored (RFC 1123 4.2.3.4);
+ * one from a peer (address and port) that already has a live or queued
+ * transfer is a retransmission and is dropped; when the global cap
+ * (--max-transfers) or the client's cap (--max-per-client) is reached the
+ * request waits in a short FIFO queue (--queue) and starts as soon as a
+ * slot frees.  A full queue drops the request silently: the client
+ * retransmits it, and an ERROR would abort a PXE boot for good.
+ *
+ * The dispatcher stays root (when started as root) because every child
+ * needs chroot and setuid/setgid to enter its sandbox; it touches no
+ * untrusted data beyond the two-byte opcode and the packet addresses.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "packet.h"
+#include "peers.h"
 #include "server.h"
 
 #define BATCH_MAX 256
 /* Requests larger than this are not TFTP requests we could serve. */
 #define REQUEST_MAX 4096
+#define BCAST_MAX 64
+#define BCAST_REFRESH_US (30 * 1000000ull)
+#define QUEUE_AGE_US (10 * 1000000ull)	/* the client gave up long ago */
+#define STATUS_INTERVAL_US 1000000ull
 
 void server_conf_init(struct server_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	xfer_conf_init(&c->xfer);
+	c->mode = SERVER_STANDALONE;
 	c->rootfd = -1;
 	c->user = "nobody";
 	c->family = AF_UNSPEC;
 	c->batch = 32;
+	c->rcvbuf = 4 << 20;
+	c->max_transfers = 1024;
+	c->max_per_client = 128;
+	c->queue_max = 4096;
+	c->idle_timeout_s = 900;
+	c->drain_timeout_s = 30;
 }
 
-static int listen_socket(const union sockaddr_any *a, socklen_t len)
+/* A request waiting for a free slot. */
+struct pending {
+	struct peer_key key;
+	union sockaddr_any peer, local;
+	uint64_t since_us;
+	uint16_t len;
+	bool used;
+	uint8_t *buf;
+};
+
+struct dispatcher {
+	const struct server_conf *conf;
+	int rootfd;			/* reopened on SIGHUP */
+	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
+	int family[SERVER_LISTEN_MAX];
+	int nfd;			/* listeners; pfd[nfd] is the signalfd */
+	bool stopping;
+	sigset_t oldmask;
+	struct peers *live;		/* children, by peer and pid */
+	struct peers *queued;		/* pending requests, "pid" = slot + 1 */
+	struct pending *queue;		/* ring of queue_max slots */
+	unsigned q_head, q_len;		/* q_len counts holes up to the tail */
+	uint64_t served, failed, dropped_busy;
+	uint64_t last_activity_us, status_us;
+	bool status_dirty;
+	struct in_addr bcast[BCAST_MAX];
+	int nbcast;
+	uint64_t bcast_us;
+	struct mmsghdr msg[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	union sockaddr_any peer[BATCH_MAX];
+	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	uint8_t buf[BATCH_MAX][REQUEST_MAX];
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- Listening sockets ------------------------------------------------ */
+
+static void set_rcvbuf(int fd, int size)
+{
+	if (size <= 0)
+		return;
+	/* FORCE passes net.core.rmem_max when we are root; else best effort. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+/* Ask for the destination address of every datagram. */
+static int want_pktinfo(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET6) {
+		/* IPv4 datagrams on a dual-stack socket report a mapped
+		 * address through IPV6_PKTINFO too. */
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
+static int bind_listener(const union sockaddr_any *a, socklen_t len)
 {
 	int one = 1;
 	char buf[ADDR_STR_MAX];
@@ -48,14 +147,10 @@ static int listen_socket(const union sockaddr_any *a, socklen_t len)
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (a->sa.sa_family == AF_INET6) {
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
-			goto fail;
-	} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+	if (a->sa.sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
-	}
-	if (bind(fd, &a->sa, len) < 0)
+	if (want_pktinfo(fd, a->sa.sa_family) < 0 || bind(fd, &a->sa, len) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -65,12 +160,58 @@ fail:
 	return -1;
 }
 
-/* The local address a datagram was sent to, from its IP_PKTINFO. */
-static int local_address(struct msghdr *mh, int family, union sockaddr_any *local)
+/* Take over a socket from systemd or inetd. */
+static int adopt_listener(int fd, int *family)
+{
+	union sockaddr_any a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, &a.sa, &len) < 0) {
+		log_err("inherited fd %d: %m", fd);
+		return -1;
+	}
+	*family = a.sa.sa_family;
+	if (want_pktinfo(fd, *family) < 0) {
+		log_err("inherited fd %d: cannot enable packet info: %m", fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+static int open_listeners(struct dispatcher *d)
+{
+	const struct server_conf *c = d->conf;
+	int n = c->mode == SERVER_STANDALONE ? c->nlisten : c->ninherited;
+
+	for (int i = 0; i < n; i++) {
+		int fd;
+
+		if (c->mode == SERVER_STANDALONE) {
+			fd = bind_listener(&c->listen[i], c->listen_len[i]);
+			d->family[i] = c->listen[i].sa.sa_family;
+		} else {
+			fd = adopt_listener(c->inherited[i], &d->family[i]);
+		}
+		if (fd < 0)
+			return -1;
+		set_rcvbuf(fd, c->rcvbuf);
+		d->pfd[i].fd = fd;
+		d->pfd[i].events = POLLIN;
+		d->nfd++;
+	}
+	return 0;
+}
+
+/* ---- Addresses ---------------------------------------------------------- */
+
+/* The local address a datagram was sent to, from its packet info. */
+static int local_address(struct msghdr *mh, union sockaddr_any *local)
 {
 	memset(local, 0, sizeof(*local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (family == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -78,7 +219,7 @@ static int local_address(struct msghdr *mh, int family, union sockaddr_any *loca
 			local->sin.sin_addr = pi.ipi_addr;
 			return 0;
 		}
-		if (family == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -92,98 +233,237 @@ static int local_address(struct msghdr *mh, int family, union sockaddr_any *loca
 	return -ENOENT;
 }
 
+static void refresh_broadcast(struct dispatcher *d, uint64_t now)
+{
+	struct ifaddrs *ifa, *i;
+
+	d->bcast_us = now;
+	d->nbcast = 0;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i && d->nbcast < BCAST_MAX; i = i->ifa_next) {
+		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
+		    i->ifa_broadaddr->sa_family == AF_INET)
+			d->bcast[d->nbcast++] = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr;
+	}
+	freeifaddrs(ifa);
+}
+
+/* True for a request sent to a broadcast or multicast address. */
+static bool is_broadcast(struct dispatcher *d, const union sockaddr_any *local, uint64_t now)
+{
+	struct in_addr a;
+
+	if (local->sa.sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &local->sin6.sin6_addr;
+
+		if (IN6_IS_ADDR_MULTICAST(a6))
+			return true;
+		if (!IN6_IS_ADDR_V4MAPPED(a6))
+			return false;
+		memcpy(&a, &a6->s6_addr[12], 4);
+	} else {
+		a = local->sin.sin_addr;
+	}
+	if (a.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(a.s_addr)))
+		return true;
+	if (now - d->bcast_us > BCAST_REFRESH_US)
+		refresh_broadcast(d, now);
+	for (int i = 0; i < d->nbcast; i++)
+		if (d->bcast[i].s_addr == a.s_addr)
+			return true;
+	return false;
+}
+
+/* ---- Transfers ---------------------------------------------------------- */
+
+static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned high)
+{
+	unsigned span = high - low + 1, start = arc4random_uniform(span);
+
+	for (unsigned i = 0; i < span; i++) {
+		uint16_t port = htons((uint16_t)(low + (start + i) % span));
+
+		if (local->sa.sa_family == AF_INET6)
+			local->sin6.sin6_port = port;
+		else
+			local->sin.sin_port = port;
+		if (bind(fd, &local->sa, addr_len(&local->sa)) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
 /* Socket for one transfer: from the request's local address, to the peer. */
-static int transfer_socket(const union sockaddr_any *local, const union sockaddr_any *peer)
+static int transfer_socket(const struct server_conf *c, union sockaddr_any *local,
+			   const union sockaddr_any *peer)
 {
 	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int zero = 0, r;
 
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, &local->sa, addr_len(&local->sa)) < 0 ||
-	    connect(fd, &peer->sa, addr_len(&peer->sa)) < 0) {
-		int err = -errno;
-
+	if (local->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&local->sin6.sin6_addr))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (c->port_low)
+		r = bind_port(fd, local, c->port_low, c->port_high);
+	else
+		r = bind(fd, &local->sa, addr_len(&local->sa)) < 0 ? -errno : 0;
+	if (r == 0 && connect(fd, &peer->sa, addr_len(&peer->sa)) < 0)
+		r = -errno;
+	if (r < 0) {
 		close(fd);
-		return err;
+		return r;
 	}
 	return fd;
 }
 
-static void child(const struct server_conf *c, int sock, const void *req, size_t len,
+static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
-	int r = sandbox_enter(&c->sandbox);
+	int r;
 
+	for (int i = 0; i <= d->nfd; i++)
+		close(d->pfd[i].fd);
+	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+	r = sandbox_enter(&d->conf->sandbox);
 	if (r < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);
 	}
-	r = xfer_run(&c->xfer, sock, c->rootfd, req, len, &peer->sa);
+	r = xfer_run(&d->conf->xfer, sock, d->rootfd, req, len, &peer->sa);
 	_exit(r < 0 ? 1 : 0);
 }
 
-struct dispatcher {
-	const struct server_conf *conf;
-	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
-	int nfd;
-	int sigfd;
-	unsigned children;
-	sigset_t oldmask;
-	struct mmsghdr msg[BATCH_MAX];
-	struct iovec iov[BATCH_MAX];
-	union sockaddr_any peer[BATCH_MAX];
-	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	uint8_t buf[BATCH_MAX][REQUEST_MAX];
-};
+/* Fork the child for an admitted request.  Returns 0 or -errno. */
+static int spawn(struct dispatcher *d, const struct peer_key *key, const void *req, size_t len,
+		 const union sockaddr_any *peer, union sockaddr_any *local)
+{
+	char pbuf[ADDR_STR_MAX];
+	int sock = transfer_socket(d->conf, local, peer);
+	pid_t pid;
 
-static void start_transfer(struct dispatcher *d, int family, struct msghdr *mh, size_t len)
+	if (sock < 0) {
+		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
+		return sock;
+	}
+	pid = fork();
+	if (pid == 0)
+		child(d, sock, req, len, peer);
+	close(sock);
+	if (pid < 0) {
+		log_err("fork: %m");
+		return -errno;
+	}
+	peers_add(d->live, key, pid);
+	d->status_dirty = true;
+	return 0;
+}
+
+static bool has_room(const struct dispatcher *d, const struct peer_key *key)
+{
+	const struct server_conf *c = d->conf;
+
+	return peers_count(d->live) < c->max_transfers &&
+	       (!c->max_per_client || peers_client_count(d->live, key) < c->max_per_client);
+}
+
+static void enqueue(struct dispatcher *d, const struct peer_key *key, const void *req, size_t len,
+		    const union sockaddr_any *peer, const union sockaddr_any *local, uint64_t now)
+{
+	unsigned qmax = d->conf->queue_max, slot;
+	struct pending *p;
+
+	if (d->q_len >= qmax) {
+		d->dropped_busy++;
+		return;
+	}
+	slot = (d->q_head + d->q_len) % qmax;
+	p = &d->queue[slot];
+	p->buf = malloc(len);
+	if (!p->buf) {
+		d->dropped_busy++;
+		return;
+	}
+	memcpy(p->buf, req, len);
+	p->len = (uint16_t)len;
+	p->key = *key;
+	p->peer = *peer;
+	p->local = *local;
+	p->since_us = now;
+	p->used = true;
+	peers_add(d->queued, key, (pid_t)slot + 1);
+	d->q_len++;
+	d->status_dirty = true;
+}
+
+/* Start queued requests that have room, oldest first; forget those that
+ * waited so long that their client has given up. */
+static void run_queue(struct dispatcher *d, uint64_t now)
+{
+	unsigned qmax = d->conf->queue_max;
+
+	for (unsigned i = 0; i < d->q_len; i++) {
+		unsigned slot = (d->q_head + i) % qmax;
+		struct pending *p = &d->queue[slot];
+		bool stale = now - p->since_us > QUEUE_AGE_US;
+
+		if (!p->used || (!stale && !has_room(d, &p->key)))
+			continue;
+		if (!stale)
+			spawn(d, &p->key, p->buf, p->len, &p->peer, &p->local);
+		peers_remove_pid(d->queued, (pid_t)slot + 1);
+		free(p->buf);
+		p->buf = NULL;
+		p->used = false;
+		d->status_dirty = true;
+	}
+	/* Skip the holes at the head. */
+	while (d->q_len && !d->queue[d->q_head].used) {
+		d->q_head = (d->q_head + 1) % qmax;
+		d->q_len--;
+	}
+}
+
+static void admit(struct dispatcher *d, struct msghdr *mh, size_t len, uint64_t now)
 {
 	union sockaddr_any local, *peer = mh->msg_name;
-	char pbuf[ADDR_STR_MAX];
 	unsigned op = packet_opcode(mh->msg_iov->iov_base, len);
-	int sock;
-	pid_t pid;
+	struct peer_key key;
+	char pbuf[ADDR_STR_MAX];
 
 	if (op != OP_RRQ && op != OP_WRQ) {
 		log_debug("dropped opcode %u from %s", op, addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 		return;
 	}
-	if (local_address(mh, family, &local) < 0)
+	if (local_address(mh, &local) < 0 || is_broadcast(d, &local, now))
 		return;
-	sock = transfer_socket(&local, peer);
-	if (sock < 0) {
-		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
+	d->last_activity_us = now;
+	peers_key(&peer->sa, &key);
+	if (peers_has(d->live, &key))
+		return;	/* a retransmitted request of a live transfer */
+	if (peers_has(d->queued, &key))
 		return;
-	}
-	pid = fork();
-	if (pid == 0) {
-		for (int i = 0; i < d->nfd; i++)
-			close(d->pfd[i].fd);
-		sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
-		child(d->conf, sock, mh->msg_iov->iov_base, len, peer);
-	}
-	if (pid < 0)
-		log_err("fork: %m");
+	/* Queued requests that could start have started (run_queue runs
+	 * after every reap), so a request with room goes first. */
+	if (has_room(d, &key))
+		spawn(d, &key, mh->msg_iov->iov_base, len, peer, &local);
 	else
-		d->children++;
-	close(sock);
+		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &local, now);
 }
 
-static void receive_batch(struct dispatcher *d, int fd, int family)
+static void receive_batch(struct dispatcher *d, int fd)
 {
 	unsigned batch = d->conf->batch;
+	uint64_t now;
 	int n;
 
 	for (unsigned i = 0; i < batch; i++) {
-		d->iov[i].iov_base = d->buf[i];
-		d->iov[i].iov_len = REQUEST_MAX;
-		memset(&d->msg[i].msg_hdr, 0, sizeof(d->msg[i].msg_hdr));
-		d->msg[i].msg_hdr.msg_name = &d->peer[i];
 		d->msg[i].msg_hdr.msg_namelen = sizeof(d->peer[i]);
-		d->msg[i].msg_hdr.msg_iov = &d->iov[i];
-		d->msg[i].msg_hdr.msg_iovlen = 1;
-		d->msg[i].msg_hdr.msg_control = d->ctl[i];
 		d->msg[i].msg_hdr.msg_controllen = sizeof(d->ctl[i]);
+		d->msg[i].msg_hdr.msg_flags = 0;
 	}
 	n = recvmmsg(fd, d->msg, batch, MSG_DONTWAIT, NULL);
 	if (n < 0) {
@@ -191,45 +471,130 @@ static void receive_batch(struct dispatcher *d, int fd, int family)
 			log_warn("recvmmsg: %m");
 		return;
 	}
+	now = now_us();
 	for (int i = 0; i < n; i++) {
 		if (d->msg[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			continue;
-		start_transfer(d, family, &d->msg[i].msg_hdr, d->msg[i].msg_len);
+		admit(d, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
 	}
 }
 
-static void reap(struct dispatcher *d)
+/* Wire the recvmmsg arrays once; receive_batch() only resets lengths. */
+static void wire_batch(struct dispatcher *d)
+{
+	for (unsigned i = 0; i < BATCH_MAX; i++) {
+		d->iov[i].iov_base = d->buf[i];
+		d->iov[i].iov_len = REQUEST_MAX;
+		d->msg[i].msg_hdr.msg_name = &d->peer[i];
+		d->msg[i].msg_hdr.msg_iov = &d->iov[i];
+		d->msg[i].msg_hdr.msg_iovlen = 1;
+		d->msg[i].msg_hdr.msg_control = d->ctl[i];
+	}
+}
+
+/* ---- Signals and status ------------------------------------------------ */
+
+static void reap(struct dispatcher *d, uint64_t now)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (d->children)
-			d->children--;
+		if (!peers_remove_pid(d->live, pid))
+			continue;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			d->served++;
+		else
+			d->failed++;
 		if (WIFSIGNALED(status))
 			log_warn("transfer %ld killed by signal %d", (long)pid, WTERMSIG(status));
+		d->last_activity_us = now;
+		d->status_dirty = true;
 	}
+}
+
+static void reload(struct dispatcher *d, uint64_t now)
+{
+	int fd = open(d->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_err("reload: cannot open %s: %m; keeping the old root", d->conf->root);
+	} else {
+		close(d->rootfd);
+		d->rootfd = fd;
+	}
+	refresh_broadcast(d, now);
+	log_notice("reloaded: root %s reopened, %d broadcast addresses", d->conf->root, d->nbcast);
+}
+
+static void notify_status(struct dispatcher *d, uint64_t now, bool force)
+{
+	if (!d->status_dirty || (!force && now - d->status_us < STATUS_INTERVAL_US))
+		return;
+	sd_notifyf(0, "STATUS=%u active, %u queued, %llu served, %llu failed, %llu dropped (busy)",
+		   peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
+		   (unsigned long long)d->failed, (unsigned long long)d->dropped_busy);
+	d->status_us = now;
+	d->status_dirty = false;
+}
+
+static void stop_listening(struct dispatcher *d)
+{
+	for (int i = 0; i < d->nfd; i++) {
+		close(d->pfd[i].fd);
+		d->pfd[i].fd = -1;	/* poll ignores it */
+	}
+	d->stopping = true;
+	sd_notify(0, "STOPPING=1");
+}
+
+static void kill_child(pid_t pid, void *arg)
+{
+	(void)arg;
+	kill(pid, SIGTERM);
+}
+
+/* Milliseconds poll() may sleep: forever unless a timer is due. */
+static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_deadline)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (d->status_dirty)
+		next = d->status_us + STATUS_INTERVAL_US;
+	if (d->q_len)
+		next = now + 100000;	/* age out queued requests */
+	if (d->stopping && stop_deadline < next)
+		next = stop_deadline;
+	if (!d->stopping && d->conf->mode != SERVER_STANDALONE && d->conf->idle_timeout_s) {
+		uint64_t idle = d->last_activity_us + d->conf->idle_timeout_s * 1000000ull;
+
+		if (idle < next)
+			next = idle;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)((next - now + 999) / 1000);
 }
 
 int dispatch_run(const struct server_conf *c)
 {
 	struct dispatcher *d = calloc(1, sizeof(*d));
-	int families[SERVER_LISTEN_MAX];
-	bool stop = false;
+	uint64_t now, stop_deadline = UINT64_MAX;
+	int sigfd;
 	sigset_t mask;
 
 	if (!d)
 		return 1;
 	d->conf = c;
-	for (int i = 0; i < c->nlisten; i++) {
-		int fd = listen_socket(&c->listen[i], c->listen_len[i]);
-
-		if (fd < 0)
-			return 1;
-		d->pfd[d->nfd].fd = fd;
-		d->pfd[d->nfd].events = POLLIN;
-		families[d->nfd++] = c->listen[i].sa.sa_family;
-	}
+	d->rootfd = c->rootfd;
+	d->live = peers_new(c->max_transfers);
+	d->queued = peers_new(c->queue_max ? c->queue_max : 1);
+	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
+	if (!d->live || !d->queued || !d->queue)
+		return 1;
+	wire_batch(d);
+	if (open_listeners(d) < 0)
+		return 1;
 	if (c->daemonize && daemon(0, 0) < 0) {
 		log_err("daemon: %m");
 		return 1;
@@ -239,41 +604,77 @@ int dispatch_run(const struct server_conf *c)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &d->oldmask);
-	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (d->sigfd < 0) {
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
 		log_err("signalfd: %m");
 		return 1;
 	}
-	d->pfd[d->nfd].fd = d->sigfd;
+	d->pfd[d->nfd].fd = sigfd;
 	d->pfd[d->nfd].events = POLLIN;
 
-	for (int i = 0; i < c->nlisten; i++) {
+	now = now_us();
+	refresh_broadcast(d, now);
+	d->last_activity_us = now;
+	for (int i = 0; i < d->nfd; i++) {
+		union sockaddr_any a;
+		socklen_t len = sizeof(a);
 		char buf[ADDR_STR_MAX];
 
-		log_notice("listening on %s, serving %s", addr_format(&c->listen[i].sa, buf, sizeof(buf)), c->root);
+		getsockname(d->pfd[i].fd, &a.sa, &len);
+		log_notice("listening on %s, serving %s", addr_format(&a.sa, buf, sizeof(buf)), c->root);
 	}
+	d->status_dirty = true;
+	sd_notify(0, "READY=1");
 
-	while (!stop) {
-		if (poll(d->pfd, (nfds_t)d->nfd + 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+	for (;;) {
+		int timeout = poll_timeout(d, now_us(), stop_deadline);
+
+		if (poll(d->pfd, (nfds_t)d->nfd + 1, timeout) < 0 && errno != EINTR) {
 			log_err("poll: %m");
 			break;
 		}
+		now = now_us();
 		if (d->pfd[d->nfd].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-					stop = true;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && !d->stopping) {
+					log_notice("stopping: %u transfers may finish within %u s",
+						   peers_count(d->live), c->drain_timeout_s);
+					stop_listening(d);
+					stop_deadline = now + c->drain_timeout_s * 1000000ull;
+				} else if (si.ssi_signo == SIGHUP) {
+					reload(d, now);
+				}
 			}
-			reap(d);
+			reap(d, now);
+			if (d->q_len && !d->stopping)
+				run_queue(d, now);
 		}
-		for (int i = 0; i < d->nfd && !stop; i++)
-			if (d->pfd[i].revents & POLLIN)
-				receive_batch(d, d->pfd[i].fd, families[i]);
+		for (int i = 0; i < d->nfd; i++)
+			if (d->pfd[i].fd >= 0 && (d->pfd[i].revents & POLLIN))
+				receive_batch(d, d->pfd[i].fd);
+		if (d->q_len && !d->stopping)
+			run_queue(d, now);
+		notify_status(d, now, false);
+
+		if (d->stopping) {
+			if (peers_count(d->live) == 0)
+				break;
+			if (now >= stop_deadline) {
+				log_warn("drain timeout: ending %u transfers", peers_count(d->live));
+				peers_each_pid(d->live, kill_child, NULL);
+				break;
+			}
+		} else if (c->mode != SERVER_STANDALONE && c->idle_timeout_s && peers_count(d->live) == 0 &&
+			   d->q_len == 0 && now - d->last_activity_us >= c->idle_timeout_s * 1000000ull) {
+			log_info("idle for %u s, exiting", c->idle_timeout_s);
+			sd_notify(0, "STOPPING=1");
+			break;
+		}
 	}
-	log_notice("stopping; %u transfers still running finish on their own", d->children);
+	notify_status(d, now, true);
 	return 0;
 }

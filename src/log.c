@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,12 +15,19 @@
 static struct {
 	const char *ident;
 	int level;
-} log_conf = { "snow-owl", LOG_NOTICE };
+	bool syslog;
+} log_conf = { "snow-owl", LOG_NOTICE, false };
 
 void log_init(const char *ident, int level)
 {
 	log_conf.ident = ident;
 	log_conf.level = level;
+}
+
+void log_use_syslog(void)
+{
+	openlog(log_conf.ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_conf.syslog = true;
 }
 
 int log_level(void)
@@ -35,6 +43,12 @@ void log_msg(int prio, const char *fmt, ...)
 
 	if (prio > log_conf.level)
 		return;
+	if (log_conf.syslog) {
+		va_start(ap, fmt);
+		vsyslog(prio, fmt, ap);
+		va_end(ap);
+		return;
+	}
 	n = snprintf(line, sizeof(line), "%s[%ld]: ", log_conf.ident, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;

@@ -11,6 +11,9 @@
 
 /* Set once at start-up: minimum priority logged and the program name. */
 void log_init(const char *ident, int level);
+/* Send log lines to syslog instead of standard error (inetd mode, where
+ * standard error is the client socket or /dev/null). */
+void log_use_syslog(void);
 int log_level(void);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

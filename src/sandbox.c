@@ -34,7 +34,9 @@ int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
 int sandbox_enter(const struct sandbox_conf *c)
 {
 	if (c->chroot) {
-		if (chroot(c->root) < 0 || chdir("/") < 0)
+		/* Through the fd opened at start-up: the path may be relative
+		 * and the daemon's working directory may have changed. */
+		if (fchdir(c->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 			return -errno;
 	}
 	if (c->drop) {

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 struct sandbox_conf {
-	const char *root;	/* chroot target when chroot is set */
+	int rootfd;		/* chroot target when chroot is set */
 	bool chroot;		/* -s */
 	bool drop;		/* change to uid/gid (we are root) */
 	uid_t uid;

@@ -12,7 +12,17 @@
 
 #define SERVER_LISTEN_MAX 16
 
+/* Where the listening sockets come from. */
+enum server_mode {
+	SERVER_STANDALONE,	/* -L / -l: bound here from -a */
+	SERVER_SYSTEMD,		/* socket activation (sd_listen_fds) */
+	SERVER_INETD,		/* inetd/xinetd "wait": fd 0 */
+};
+
 struct server_conf {
+	enum server_mode mode;
+	int inherited[SERVER_LISTEN_MAX];	/* systemd/inetd sockets */
+	int ninherited;
 	struct xfer_conf xfer;
 	struct sandbox_conf sandbox;
 	const char *root;		/* directory served */
@@ -24,12 +34,20 @@ struct server_conf {
 	int family;			/* -4: AF_INET, -6: AF_INET6, else AF_UNSPEC */
 	bool daemonize;			/* -l rather than -L */
 	unsigned batch;			/* datagrams per recvmmsg */
+	int rcvbuf;			/* SO_RCVBUF of listeners, bytes; 0: leave */
+	unsigned max_transfers;		/* live children at once */
+	unsigned max_per_client;	/* live children per client address */
+	unsigned queue_max;		/* requests waiting for a free slot */
+	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
+	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
+	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
 };
 
 void server_conf_init(struct server_conf *c);
 
 /*
- * Bind the listening sockets, then serve until SIGTERM/SIGINT.
+ * Bind (or adopt) the listening sockets, then serve until SIGTERM/SIGINT,
+ * or until idle in the systemd and inetd modes.
  * Returns the process exit status.
  */
 int dispatch_run(const struct server_conf *c);

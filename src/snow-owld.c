@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "log.h"
 #include "server.h"
@@ -24,11 +25,19 @@ enum {
 	LONG_BATCH,
 	LONG_RETRIES,
 	LONG_READ_ONLY,
+	LONG_MAX_TRANSFERS,
+	LONG_MAX_PER_CLIENT,
+	LONG_QUEUE,
+	LONG_RCVBUF,
+	LONG_DRAIN_TIMEOUT,
 };
 
 static const char usage_text[] =
-	"usage: snow-owld -L|-l [-a ADDR[:PORT]]... [-46cpsv] [-u USER] [-U UMASK]\n"
-	"                 [-B MAX_BLKSIZE] [-T USEC] [-r OPTION]... [options] ROOT\n"
+	"usage: snow-owld [-L|-l] [-a ADDR[:PORT]]... [-46cpsv] [-u USER] [-U UMASK]\n"
+	"                 [-B MAX_BLKSIZE] [-T USEC] [-t SECONDS] [-R LOW:HIGH]\n"
+	"                 [-r OPTION]... [options] ROOT\n"
+	"Without -L or -l the sockets come from systemd (socket activation) or\n"
+	"from inetd/xinetd (fd 0, wait mode), whichever started the server.\n"
 	"  -L, --foreground         run standalone, in the foreground\n"
 	"  -l, --listen             run standalone, as a background daemon\n"
 	"  -a, --address ADDR[:PORT]  listen here (repeatable; default port 69,\n"
@@ -44,6 +53,15 @@ static const char usage_text[] =
 	"  -T, --timeout USEC       first retransmission timeout (default 1000000)\n"
 	"      --retries N          retransmissions before giving up (default 6)\n"
 	"  -r, --refuse OPTION      never acknowledge OPTION\n"
+	"  -t, --idle-timeout SECS  systemd/inetd modes: exit after SECS idle\n"
+	"                           (default 900; 0 never)\n"
+	"  -R, --port-range LOW:HIGH  transfer sockets use ports in this range\n"
+	"      --max-transfers N    transfers at once (default 1024)\n"
+	"      --max-per-client N   transfers at once per client address\n"
+	"                           (default 128; 0 no limit)\n"
+	"      --queue N            requests waiting for a free slot (default 4096)\n"
+	"      --rcvbuf BYTES       receive buffer of listening sockets (default 4 MiB)\n"
+	"      --drain-timeout SECS on SIGTERM, time transfers get to finish (default 30)\n"
 	"      --read-only          refuse every upload\n"
 	"      --batch N            requests read per system call (default 32)\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
@@ -68,6 +86,13 @@ static const struct option long_opts[] = {
 	{ "refuse", required_argument, NULL, 'r' },
 	{ "read-only", no_argument, NULL, LONG_READ_ONLY },
 	{ "batch", required_argument, NULL, LONG_BATCH },
+	{ "idle-timeout", required_argument, NULL, 't' },
+	{ "port-range", required_argument, NULL, 'R' },
+	{ "max-transfers", required_argument, NULL, LONG_MAX_TRANSFERS },
+	{ "max-per-client", required_argument, NULL, LONG_MAX_PER_CLIENT },
+	{ "queue", required_argument, NULL, LONG_QUEUE },
+	{ "rcvbuf", required_argument, NULL, LONG_RCVBUF },
+	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -104,6 +129,65 @@ static void refuse_option(struct server_conf *c, const char *name)
 	exit(2);
 }
 
+static void port_range(struct server_conf *c, const char *arg)
+{
+	char low[8];
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(low)) {
+		fprintf(stderr, "snow-owld: -R: expected LOW:HIGH, got '%s'\n", arg);
+		exit(2);
+	}
+	memcpy(low, arg, (size_t)(colon - arg));
+	low[colon - arg] = '\0';
+	c->port_low = (unsigned)number("-R", low, 1, 65535);
+	c->port_high = (unsigned)number("-R", colon + 1, c->port_low, 65535);
+}
+
+/*
+ * No -L/-l: take the sockets systemd passed, or the one inetd put on fd 0.
+ * Returns 0, or -1 when there are none.
+ */
+static int inherit_sockets(struct server_conf *c)
+{
+	int n = sd_listen_fds(1);
+
+	if (n > 0) {
+		if (n > SERVER_LISTEN_MAX) {
+			fprintf(stderr, "snow-owld: at most %d sockets from systemd\n", SERVER_LISTEN_MAX);
+			exit(1);
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = SD_LISTEN_FDS_START + i;
+
+			if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) <= 0) {
+				fprintf(stderr, "snow-owld: systemd fd %d is not a datagram socket\n", fd);
+				exit(1);
+			}
+			c->inherited[c->ninherited++] = fd;
+		}
+		c->mode = SERVER_SYSTEMD;
+		return 0;
+	}
+	if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_DGRAM, -1) > 0) {
+		/* inetd puts the socket on 0, 1 and 2: move it away so that
+		 * nothing is ever written to a client by accident. */
+		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+		int null = open("/dev/null", O_RDWR);
+
+		if (fd < 0 || null < 0)
+			return -1;
+		for (int i = 0; i < 3; i++)
+			dup2(null, i);
+		if (null > 2)
+			close(null);
+		c->inherited[c->ninherited++] = fd;
+		c->mode = SERVER_INETD;
+		return 0;
+	}
+	return -1;
+}
+
 static void add_address(struct server_conf *c, const char *arg)
 {
 	if (c->nlisten == SERVER_LISTEN_MAX) {
@@ -127,7 +211,7 @@ int main(int argc, char **argv)
 
 	server_conf_init(&c);
 	c.xfer.allow_write = true;
-	while ((opt = getopt_long(argc, argv, "Lla:46scpu:U:B:T:r:vVh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "Lla:46scpu:U:B:T:t:R:r:vVh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'L':
 			standalone = true;
@@ -186,6 +270,27 @@ int main(int argc, char **argv)
 		case 'r':
 			refuse_option(&c, optarg);
 			break;
+		case 't':
+			c.idle_timeout_s = (unsigned)number("-t", optarg, 0, 86400 * 365);
+			break;
+		case 'R':
+			port_range(&c, optarg);
+			break;
+		case LONG_MAX_TRANSFERS:
+			c.max_transfers = (unsigned)number("--max-transfers", optarg, 1, 1000000);
+			break;
+		case LONG_MAX_PER_CLIENT:
+			c.max_per_client = (unsigned)number("--max-per-client", optarg, 0, 1000000);
+			break;
+		case LONG_QUEUE:
+			c.queue_max = (unsigned)number("--queue", optarg, 0, 1000000);
+			break;
+		case LONG_RCVBUF:
+			c.rcvbuf = (int)number("--rcvbuf", optarg, 0, 1u << 30);
+			break;
+		case LONG_DRAIN_TIMEOUT:
+			c.drain_timeout_s = (unsigned)number("--drain-timeout", optarg, 0, 86400);
+			break;
 		case LONG_READ_ONLY:
 			c.xfer.allow_write = false;
 			break;
@@ -209,17 +314,28 @@ int main(int argc, char **argv)
 		fprintf(stderr, "snow-owld: exactly one ROOT directory is needed\n");
 		usage(2);
 	}
-	if (!standalone) {
-		fprintf(stderr, "snow-owld: give -L (foreground) or -l (daemon) to listen\n");
+	log_init("snow-owld", verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_NOTICE);
+	if (!standalone && inherit_sockets(&c) < 0) {
+		fprintf(stderr, "snow-owld: no sockets: give -L (foreground) or -l (daemon), or start\n"
+				"from systemd (snow-owl.socket) or inetd (wait mode)\n");
 		return 2;
 	}
-	log_init("snow-owld", verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_NOTICE);
-	c.root = argv[optind];
+	/* inetd leaves no usable stderr; daemon() closes it. */
+	if (c.mode == SERVER_INETD || c.daemonize)
+		log_use_syslog();
+	if (c.mode != SERVER_STANDALONE && naddrs)
+		log_warn("-a is ignored: the sockets come from %s", c.mode == SERVER_SYSTEMD ? "systemd" : "inetd");
+	/* Absolute, so SIGHUP can reopen it after daemon() left the cwd. */
+	c.root = realpath(argv[optind], NULL);
+	if (!c.root) {
+		log_err("cannot open %s: %m", argv[optind]);
+		return 1;
+	}
 
 	/* Addresses are parsed after -4/-6, which change their meaning. */
-	for (int i = 0; i < naddrs; i++)
+	for (int i = 0; i < naddrs && c.mode == SERVER_STANDALONE; i++)
 		add_address(&c, addrs[i]);
-	if (!c.nlisten) {
+	if (!c.nlisten && c.mode == SERVER_STANDALONE) {
 		if (c.family != AF_INET6)
 			add_address(&c, "0.0.0.0");
 		if (c.family != AF_INET)
@@ -231,7 +347,7 @@ int main(int argc, char **argv)
 		log_err("cannot open %s: %m", c.root);
 		return 1;
 	}
-	c.sandbox.root = c.root;
+	c.sandbox.rootfd = c.rootfd;
 	r = sandbox_resolve_user(&c.sandbox, c.user);
 	if (r < 0) {
 		log_err("user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));

@@ -26,8 +26,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,8 +47,6 @@
 #define BATCH_MAX 256
 /* Requests larger than this are not TFTP requests we could serve. */
 #define REQUEST_MAX 4096
-#define BCAST_MAX 64
-#define BCAST_REFRESH_US (30 * 1000000ull)
 #define QUEUE_AGE_US (10 * 1000000ull)	/* the client gave up long ago */
 #define STATUS_INTERVAL_US 1000000ull
 
@@ -96,9 +92,6 @@ struct dispatcher {
 	uint64_t served, failed, dropped_busy;
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
-	struct in_addr bcast[BCAST_MAX];
-	int nbcast;
-	uint64_t bcast_us;
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
@@ -131,8 +124,9 @@ static int want_pktinfo(int fd, int family)
 	int one = 1;
 
 	if (family == AF_INET6) {
-		/* IPv4 datagrams on a dual-stack socket report a mapped
-		 * address through IPV6_PKTINFO too. */
+		/* IP_PKTINFO too, for IPv4 datagrams on a dual-stack socket
+		 * (it fails harmlessly on an IPv6-only one). */
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
 	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -206,19 +200,41 @@ static int open_listeners(struct dispatcher *d)
 
 /* ---- Addresses ---------------------------------------------------------- */
 
-/* The local address a datagram was sent to, from its packet info. */
-static int local_address(struct msghdr *mh, union sockaddr_any *local)
+/* Where a datagram was sent, from its packet info. */
+struct dest {
+	union sockaddr_any local;	/* address to reply from */
+	struct in_addr header, spec;	/* IPv4: header destination, local address */
+};
+
+/*
+ * On an IPv6 listener an IPv4 datagram (dual-stack socket) carries
+ * IP_PKTINFO; the reply socket then uses the IPv4-mapped address.
+ */
+static int dest_of(struct msghdr *mh, int family, struct dest *dst)
 {
-	memset(local, 0, sizeof(*local));
+	union sockaddr_any *local = &dst->local;
+
+	memset(dst, 0, sizeof(*dst));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			local->sin.sin_family = AF_INET;
-			local->sin.sin_addr = pi.ipi_addr;
+			dst->header = pi.ipi_addr;
+			dst->spec = pi.ipi_spec_dst;
+			if (family == AF_INET6) {
+				local->sin6.sin6_family = AF_INET6;
+				local->sin6.sin6_addr.s6_addr[10] = 0xff;
+				local->sin6.sin6_addr.s6_addr[11] = 0xff;
+				memcpy(&local->sin6.sin6_addr.s6_addr[12], &pi.ipi_addr, 4);
+			} else {
+				local->sin.sin_family = AF_INET;
+				local->sin.sin_addr = pi.ipi_addr;
+			}
 			return 0;
 		}
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
 
@@ -233,46 +249,17 @@ static int local_address(struct msghdr *mh, union sockaddr_any *local)
 	return -ENOENT;
 }
 
-static void refresh_broadcast(struct dispatcher *d, uint64_t now)
+/*
+ * True for a request that was not sent to one of our unicast addresses.
+ * For IPv4 the kernel tells: the destination in the header (ipi_addr)
+ * equals the address it would reply from (ipi_spec_dst) only for a local
+ * unicast route; a broadcast or multicast destination differs.
+ */
+static bool is_broadcast(const struct dest *dst)
 {
-	struct ifaddrs *ifa, *i;
-
-	d->bcast_us = now;
-	d->nbcast = 0;
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i && d->nbcast < BCAST_MAX; i = i->ifa_next) {
-		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
-		    i->ifa_broadaddr->sa_family == AF_INET)
-			d->bcast[d->nbcast++] = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr;
-	}
-	freeifaddrs(ifa);
-}
-
-/* True for a request sent to a broadcast or multicast address. */
-static bool is_broadcast(struct dispatcher *d, const union sockaddr_any *local, uint64_t now)
-{
-	struct in_addr a;
-
-	if (local->sa.sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &local->sin6.sin6_addr;
-
-		if (IN6_IS_ADDR_MULTICAST(a6))
-			return true;
-		if (!IN6_IS_ADDR_V4MAPPED(a6))
-			return false;
-		memcpy(&a, &a6->s6_addr[12], 4);
-	} else {
-		a = local->sin.sin_addr;
-	}
-	if (a.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(a.s_addr)))
-		return true;
-	if (now - d->bcast_us > BCAST_REFRESH_US)
-		refresh_broadcast(d, now);
-	for (int i = 0; i < d->nbcast; i++)
-		if (d->bcast[i].s_addr == a.s_addr)
-			return true;
-	return false;
+	if (dst->local.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_MULTICAST(&dst->local.sin6.sin6_addr);
+	return dst->header.s_addr != dst->spec.s_addr;
 }
 
 /* ---- Transfers ---------------------------------------------------------- */
@@ -427,9 +414,10 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void admit(struct dispatcher *d, struct msghdr *mh, size_t len, uint64_t now)
+static void admit(struct dispatcher *d, int family, struct msghdr *mh, size_t len, uint64_t now)
 {
-	union sockaddr_any local, *peer = mh->msg_name;
+	union sockaddr_any *peer = mh->msg_name;
+	struct dest dst;
 	unsigned op = packet_opcode(mh->msg_iov->iov_base, len);
 	struct peer_key key;
 	char pbuf[ADDR_STR_MAX];
@@ -438,7 +426,7 @@ static void admit(struct dispatcher *d, struct msghdr *mh, size_t len, uint64_t 
 		log_debug("dropped opcode %u from %s", op, addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 		return;
 	}
-	if (local_address(mh, &local) < 0 || is_broadcast(d, &local, now))
+	if (dest_of(mh, family, &dst) < 0 || is_broadcast(&dst))
 		return;
 	d->last_activity_us = now;
 	peers_key(&peer->sa, &key);
@@ -449,12 +437,12 @@ static void admit(struct dispatcher *d, struct msghdr *mh, size_t len, uint64_t 
 	/* Queued requests that could start have started (run_queue runs
 	 * after every reap), so a request with room goes first. */
 	if (has_room(d, &key))
-		spawn(d, &key, mh->msg_iov->iov_base, len, peer, &local);
+		spawn(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local);
 	else
-		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &local, now);
+		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
 }
 
-static void receive_batch(struct dispatcher *d, int fd)
+static void receive_batch(struct dispatcher *d, int fd, int family)
 {
 	unsigned batch = d->conf->batch;
 	uint64_t now;
@@ -475,7 +463,7 @@ static void receive_batch(struct dispatcher *d, int fd)
 	for (int i = 0; i < n; i++) {
 		if (d->msg[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			continue;
-		admit(d, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
+		admit(d, family, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
 	}
 }
 
@@ -513,7 +501,7 @@ static void reap(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void reload(struct dispatcher *d, uint64_t now)
+static void reload(struct dispatcher *d)
 {
 	int fd = open(d->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -523,8 +511,7 @@ static void reload(struct dispatcher *d, uint64_t now)
 		close(d->rootfd);
 		d->rootfd = fd;
 	}
-	refresh_broadcast(d, now);
-	log_notice("reloaded: root %s reopened, %d broadcast addresses", d->conf->root, d->nbcast);
+	log_notice("reloaded: root %s reopened", d->conf->root);
 }
 
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
@@ -615,7 +602,6 @@ int dispatch_run(const struct server_conf *c)
 	d->pfd[d->nfd].events = POLLIN;
 
 	now = now_us();
-	refresh_broadcast(d, now);
 	d->last_activity_us = now;
 	for (int i = 0; i < d->nfd; i++) {
 		union sockaddr_any a;
@@ -646,7 +632,7 @@ int dispatch_run(const struct server_conf *c)
 					stop_listening(d);
 					stop_deadline = now + c->drain_timeout_s * 1000000ull;
 				} else if (si.ssi_signo == SIGHUP) {
-					reload(d, now);
+					reload(d);
 				}
 			}
 			reap(d, now);
@@ -655,7 +641,7 @@ int dispatch_run(const struct server_conf *c)
 		}
 		for (int i = 0; i < d->nfd; i++)
 			if (d->pfd[i].fd >= 0 && (d->pfd[i].revents & POLLIN))
-				receive_batch(d, d->pfd[i].fd);
+				receive_batch(d, d->pfd[i].fd, d->family[i]);
 		if (d->q_len && !d->stopping)
 			run_queue(d, now);
 		notify_status(d, now, false);

@@ -11,15 +11,29 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "sandbox.h"
+
+bool sandbox_have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
 
 int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
 {
 	struct passwd *pw;
 
-	c->drop = geteuid() == 0;
+	/* Root, or an unprivileged service user given CAP_SETUID and
+	 * CAP_SETGID by systemd (AmbientCapabilities=). */
+	c->drop = geteuid() == 0 || (sandbox_have_cap(CAP_SETUID) && sandbox_have_cap(CAP_SETGID));
 	if (!c->drop)
 		return 0;
 	errno = 0;

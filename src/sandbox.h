@@ -15,6 +15,9 @@ struct sandbox_conf {
 	gid_t gid;
 };
 
+/* True when the process has capability cap in its effective set. */
+bool sandbox_have_cap(int cap);
+
 /*
  * Resolve the user for -u (when running as root).  Returns 0 or -errno,
  * -ENOENT for an unknown user.

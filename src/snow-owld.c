@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include <linux/capability.h>
 
 #include "log.h"
 #include "server.h"
@@ -353,8 +354,8 @@ int main(int argc, char **argv)
 		log_err("user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));
 		return 1;
 	}
-	if (c.sandbox.chroot && geteuid() != 0) {
-		log_err("-s needs root to chroot");
+	if (c.sandbox.chroot && geteuid() != 0 && !sandbox_have_cap(CAP_SYS_CHROOT)) {
+		log_err("-s needs root or CAP_SYS_CHROOT to chroot");
 		return 1;
 	}
 	return dispatch_run(&c);

@@ -27,6 +27,16 @@ bool sandbox_have_cap(int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
 int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
 {
 	struct passwd *pw;
@@ -59,6 +69,10 @@ int sandbox_enter(const struct sandbox_conf *c)
 		if (setresgid(c->gid, c->gid, c->gid) < 0)
 			return -errno;
 		if (setresuid(c->uid, c->uid, c->uid) < 0)
+			return -errno;
+		/* Leaving root clears the capabilities, but a service user
+		 * with ambient ones keeps them: drop every set explicitly. */
+		if (drop_capabilities() < 0)
 			return -errno;
 		/* Paranoia: if root can be regained the drop did not work. */
 		if (c->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))

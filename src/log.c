@@ -61,23 +61,36 @@ void log_msg(int prio, const char *fmt, ...)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
+/* Escaped length of the first len bytes of s (up to a NUL). */
+static size_t escaped_len(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		n += c >= 0x20 && c < 0x7f && c != '\\' && c != '"' ? 1 : 4;
+	}
+	return n;
+}
+
 char *log_sanitize(const char *s, size_t len, char *out, size_t outsize)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	/* Keep room for "..." only when the whole text does not fit. */
+	size_t limit, o = 0;
+	bool cut;
 
 	if (outsize == 0)
 		return out;
+	cut = escaped_len(s, len) > outsize - 1;
+	limit = cut ? (outsize > 4 ? outsize - 4 : 0) : outsize - 1;
 	for (size_t i = 0; i < len && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
-		int plain = c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
-		size_t need = plain ? 1 : 4;
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
 
-		if (o + need + 4 > outsize) {	/* room for "..." and NUL */
-			if (o + 4 <= outsize)
-				memcpy(out + o, "...", 3), o += 3;
+		if (o + (plain ? 1 : 4) > limit)
 			break;
-		}
 		if (plain) {
 			out[o++] = (char)c;
 		} else {
@@ -86,6 +99,10 @@ char *log_sanitize(const char *s, size_t len, char *out, size_t outsize)
 			out[o++] = hex[c >> 4];
 			out[o++] = hex[c & 15];
 		}
+	}
+	if (cut && outsize >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 	return out;

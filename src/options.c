@@ -26,17 +26,23 @@ void opt_limits_init(struct opt_limits *lim)
 int opt_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
+	bool overflow = false;
 
 	if (!*s)
 		return -EINVAL;
+	/* Scan to the end even after an overflow: "999...9x" is not a
+	 * number at all, which matters more than its size. */
 	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			overflow = true;
+		else
+			v = v * 10 + d;
 	}
-	if (v > max)
+	if (overflow || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
@@ -135,6 +141,13 @@ int opt_negotiate(const struct packet_request *req, const struct opt_limits *lim
 		else
 			return -EINVAL;
 		ack(res, OPT_ROLLOVER, res->rollover);
+		/* Wrapping to 1 leaves 65535 block numbers: a window must be
+		 * shorter, or its last ACK looks like the one before it. */
+		if (res->rollover == 1 && res->windowsize > OPT_WINDOWSIZE_MAX - 1) {
+			res->windowsize = OPT_WINDOWSIZE_MAX - 1;
+			if (res->acked & (1u << OPT_WINDOWSIZE))
+				ack(res, OPT_WINDOWSIZE, res->windowsize);
+		}
 	}
 #undef WANT
 	return 0;

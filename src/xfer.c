@@ -463,12 +463,17 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	netascii_dec_init(&t->dec);
 	addr_format(peer, t->peer, sizeof(t->peer));
 	strcpy(t->name, "-");
+	strcpy(t->mode_name, "-");
 
 	r = packet_parse_request(req_buf, len, &req);
 	if (r == -EINVAL)
 		return refuse(t, ERR_ILLEGAL_OP, "Malformed request");
 	t->op = req.op;
 	log_sanitize(req.filename, req.filename_len, t->name, sizeof(t->name));
+	if (r == 0)
+		strcpy(t->mode_name, req.mode == MODE_OCTET ? "octet" : req.mode == MODE_NETASCII ? "netascii" : "mail");
+	else
+		log_sanitize(req.mode_str, strlen(req.mode_str), t->mode_name, sizeof(t->mode_name));
 	if (r == -EPROTONOSUPPORT || req.mode == MODE_MAIL)
 		return refuse(t, ERR_ILLEGAL_OP, "Unsupported transfer mode");
 	t->mode = req.mode;
@@ -521,7 +526,7 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 		if (packet_parse_error(buf, len, &e) < 0)
 			return;
 		log_sanitize(e.msg, e.msg_len, msg, sizeof(msg));
-		snprintf(t->detail, sizeof(t->detail), "client error %u \"%s\"", e.code, msg);
+		snprintf(t->detail, sizeof(t->detail), "client error %u: %s", e.code, msg);
 		/* UEFI and PXE ROMs ask for tsize, then abort with 0 or 8. */
 		if (t->state == XS_OACK && t->op == OP_RRQ && (e.code == ERR_UNDEFINED || e.code == ERR_OPTION))
 			end(t, XO_PROBE);
@@ -626,7 +631,7 @@ void xfer_finish(struct transfer *t, uint64_t now)
 		"peer=%s op=%s file=\"%s\" mode=%s options=%s bytes=%" PRIu64 " seconds=%.3f"
 		" rate_kib=%.0f retransmits=%" PRIu64 " outcome=%s%s%s%s",
 		t->peer, t->op == OP_WRQ ? "WRQ" : "RRQ", t->name,
-		t->mode == MODE_NETASCII ? "netascii" : "octet", opts, t->bytes, secs,
+		t->mode_name, opts, t->bytes, secs,
 		secs > 0 ? (double)t->bytes / 1024.0 / secs : 0.0, t->retransmits,
 		xfer_outcome_name(t->outcome), t->detail[0] ? " detail=\"" : "", t->detail,
 		t->detail[0] ? "\"" : "");

@@ -62,6 +62,7 @@ struct transfer {
 	enum xfer_outcome outcome;
 	char peer[ADDR_STR_MAX];
 	char name[160];			/* sanitised file name, for logs */
+	char mode_name[16];		/* sanitised mode as sent, for logs */
 	char detail[96];		/* reason for a failure, for logs */
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]

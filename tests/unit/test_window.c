@@ -1,2 +1,203 @@
+/* Unit tests for src/window.h: 16-bit wire block numbers, unwrapping and ACK classification. */
+#include "config.h"
+
+#include <stdint.h>
+
 #include "tap.h"
-int main(void){ok(1,"placeholder");return tap_done();}
+#include "window.h"
+
+#define G32 ((uint64_t)1 << 32)
+
+static const char *const ack_names[] = { "NEW", "DUPLICATE", "OUTSIDE" };
+
+static void check_wire(uint64_t b, unsigned rollover, uint16_t want)
+{
+	is_int(win_wire(b, rollover), want, "rollover %u: block %" PRIu64 " is wire %u",
+	       rollover, b, want);
+}
+
+static void check_unwrap(uint64_t base, uint16_t w, unsigned rollover, uint64_t want)
+{
+	is_int(win_unwrap(base, w, rollover), want,
+	       "rollover %u: base %" PRIu64 ", wire %u -> %" PRIu64, rollover, base, w, want);
+}
+
+/* Classify and compare with want (and the block for WIN_ACK_NEW). */
+static void check_ack(uint64_t acked, uint64_t sent, uint16_t w, unsigned rollover,
+		      enum win_ack want, uint64_t want_block)
+{
+	uint64_t block = UINT64_MAX;
+	enum win_ack got = win_classify_ack(acked, sent, w, rollover, &block);
+
+	ok(got == want && (want != WIN_ACK_NEW || block == want_block),
+	   "rollover %u, acked %" PRIu64 ", sent %" PRIu64 ", wire %u: %s %" PRIu64,
+	   rollover, acked, sent, w, ack_names[want], want == WIN_ACK_NEW ? want_block : 0);
+	if (got != want || (want == WIN_ACK_NEW && block != want_block))
+		printf("#   got %s, block %" PRIu64 "\n", ack_names[got], block);
+}
+
+static void test_wire(void)
+{
+	check_wire(0, 0, 0);
+	check_wire(1, 0, 1);
+	check_wire(65535, 0, 65535);
+	check_wire(65536, 0, 0);
+	check_wire(65537, 0, 1);
+	check_wire(G32 + 5, 0, 5);
+
+	check_wire(0, 1, 0);
+	check_wire(1, 1, 1);
+	check_wire(65535, 1, 65535);
+	check_wire(65536, 1, 1);
+	check_wire(65537, 1, 2);
+	check_wire(131070, 1, 65535);
+	check_wire(131071, 1, 1);
+	check_wire(65535 * G32, 1, 65535);	/* a multiple of 65535 */
+	check_wire(65535 * G32 + 1, 1, 1);
+
+	/* Rollover 1 never yields wire 0 after block 0. */
+	int zeros = 0;
+	for (uint64_t b = 1; b <= 3 * 65536; b++)
+		zeros += win_wire(b, 1) == 0;
+	is_int(zeros, 0, "rollover 1: no block in 1..196608 is wire 0");
+}
+
+static void test_unwrap(void)
+{
+	check_unwrap(0, 0, 0, 0);
+	check_unwrap(0, 7, 0, 7);
+	check_unwrap(10, 10, 0, 10);
+	check_unwrap(10, 12, 0, 12);
+	check_unwrap(65530, 65535, 0, 65535);
+	check_unwrap(65530, 0, 0, 65536);
+	check_unwrap(65530, 3, 0, 65539);
+	check_unwrap(65530, 65529, 0, 65530 + 65535);	/* behind: far ahead */
+	check_unwrap(G32 + 65530, 3, 0, G32 + 65539);
+
+	check_unwrap(0, 0, 1, 0);
+	check_unwrap(0, 9, 1, 9);
+	check_unwrap(0, 65535, 1, 65535);
+	check_unwrap(65530, 65535, 1, 65535);
+	check_unwrap(65530, 1, 1, 65536);
+	check_unwrap(65530, 3, 1, 65538);
+	check_unwrap(65535, 65535, 1, 65535);
+	check_unwrap(65535, 1, 1, 65536);
+	check_unwrap(65530, 0, 1, 65530 + 65535);	/* 0 only for block 0 */
+	check_unwrap(65530, 65529, 1, 65530 + 65534);
+	check_unwrap(131070, 5, 1, 131075);
+	check_unwrap(G32 + 65530, 3, 1, G32 + 65530 + (3 + 65535 - win_wire(G32 + 65530, 1)) % 65535);
+}
+
+static void test_classify(void)
+{
+	/* Window of 4 after block 10. */
+	check_ack(10, 14, 12, 0, WIN_ACK_NEW, 12);
+	check_ack(10, 14, 14, 0, WIN_ACK_NEW, 14);
+	check_ack(10, 14, 11, 0, WIN_ACK_NEW, 11);
+	check_ack(10, 14, 10, 0, WIN_ACK_DUPLICATE, 0);
+	check_ack(10, 14, 9, 0, WIN_ACK_OUTSIDE, 0);
+	check_ack(10, 14, 15, 0, WIN_ACK_OUTSIDE, 0);
+	check_ack(0, 1, 0, 0, WIN_ACK_DUPLICATE, 0);
+	check_ack(0, 1, 1, 0, WIN_ACK_NEW, 1);
+
+	/* Across the wrap, rollover 0: 65533..65537 are wires 65533..65535, 0, 1. */
+	check_ack(65533, 65537, 0, 0, WIN_ACK_NEW, 65536);
+	check_ack(65533, 65537, 1, 0, WIN_ACK_NEW, 65537);
+	check_ack(65533, 65537, 65535, 0, WIN_ACK_NEW, 65535);
+	check_ack(65533, 65537, 65533, 0, WIN_ACK_DUPLICATE, 0);
+	check_ack(65533, 65537, 65532, 0, WIN_ACK_OUTSIDE, 0);
+	check_ack(65533, 65537, 2, 0, WIN_ACK_OUTSIDE, 0);
+	check_ack(65536, 65540, 0, 0, WIN_ACK_DUPLICATE, 0);
+	check_ack(65536, 65540, 65535, 0, WIN_ACK_OUTSIDE, 0);
+
+	/* Rollover 1: 65533..65537 are wires 65533..65535, 1, 2. */
+	check_ack(65533, 65537, 1, 1, WIN_ACK_NEW, 65536);
+	check_ack(65533, 65537, 2, 1, WIN_ACK_NEW, 65537);
+	check_ack(65533, 65537, 0, 1, WIN_ACK_OUTSIDE, 0);
+	check_ack(65533, 65537, 65533, 1, WIN_ACK_DUPLICATE, 0);
+	check_ack(65533, 65537, 3, 1, WIN_ACK_OUTSIDE, 0);
+	check_ack(65535, 65536, 65535, 1, WIN_ACK_DUPLICATE, 0);
+	check_ack(65535, 65536, 1, 1, WIN_ACK_NEW, 65536);
+	check_ack(0, 2, 0, 1, WIN_ACK_DUPLICATE, 0);
+	check_ack(0, 2, 2, 1, WIN_ACK_NEW, 2);
+
+	/* 64-bit counters: bases above 2^32. */
+	check_ack(G32 + 65533, G32 + 65537, 0, 0, WIN_ACK_NEW, G32 + 65536);
+	check_ack(G32 + 65533, G32 + 65537, 65533, 0, WIN_ACK_DUPLICATE, 0);
+	check_ack(G32 + 65533, G32 + 65537, 65532, 0, WIN_ACK_OUTSIDE, 0);
+	check_ack(G32 + 65533, G32 + 65537, 2, 0, WIN_ACK_OUTSIDE, 0);
+	uint64_t a = 3 * G32 + 7;	/* rollover 1: use its own wire numbers */
+	check_ack(a, a + 4, win_wire(a + 3, 1), 1, WIN_ACK_NEW, a + 3);
+	check_ack(a, a + 4, win_wire(a, 1), 1, WIN_ACK_DUPLICATE, 0);
+	check_ack(a, a + 4, win_wire(a - 1, 1), 1, WIN_ACK_OUTSIDE, 0);
+	check_ack(a, a + 4, win_wire(a + 5, 1), 1, WIN_ACK_OUTSIDE, 0);
+
+	/* The largest window: the ACK of its last block.  Rollover 1 has
+	 * 65535 wire numbers, so negotiation caps its window at 65534. */
+	check_ack(65530, 65530 + 65535, win_wire(65530 + 65535, 0), 0, WIN_ACK_NEW, 65530 + 65535);
+	check_ack(65530, 65530 + 65534, win_wire(65530 + 65534, 1), 1, WIN_ACK_NEW, 65530 + 65534);
+}
+
+/*
+ * For each acked in [lo, hi] and window 1..64, classify every wire value
+ * and compare with a brute-force model: the sender can only hear about
+ * blocks acked..sent; a wire number naming acked is a duplicate, one naming
+ * a later block up to sent acknowledges that block, anything else is outside.
+ */
+static void exhaustive(uint64_t lo, uint64_t hi, unsigned rollover)
+{
+	static enum win_ack want[65536];
+	static uint64_t want_block[65536];
+	unsigned long long checked = 0, bad = 0;
+
+	for (uint64_t acked = lo; acked <= hi; acked++) {
+		for (uint64_t win = 1; win <= 64; win++) {
+			uint64_t sent = acked + win;
+
+			for (unsigned w = 0; w < 65536; w++)
+				want[w] = WIN_ACK_OUTSIDE;
+			for (uint64_t k = acked; k <= sent; k++) {
+				uint16_t w = win_wire(k, rollover);
+
+				want[w] = k == acked ? WIN_ACK_DUPLICATE : WIN_ACK_NEW;
+				want_block[w] = k;
+			}
+			for (unsigned w = 0; w < 65536; w++) {
+				uint64_t block = 0;
+				enum win_ack got = win_classify_ack(acked, sent, (uint16_t)w,
+								    rollover, &block);
+
+				checked++;
+				if (got != want[w] || (got == WIN_ACK_NEW && block != want_block[w])) {
+					if (bad++ < 5)
+						printf("#   acked %" PRIu64 " sent %" PRIu64 " wire %u:"
+						       " got %s, want %s\n", acked, sent, w,
+						       ack_names[got], ack_names[want[w]]);
+				}
+			}
+		}
+	}
+	ok(bad == 0, "rollover %u, acked %" PRIu64 "..%" PRIu64 ", window 1..64: "
+	   "%llu classifications match the model", rollover, lo, hi, checked);
+}
+
+static void test_exhaustive(void)
+{
+	/* Wrap points: where the wire number goes back to 0 (or 1). */
+	const uint64_t high[2] = { G32 - 1, 65535 * (G32 / 65535 + 1) };
+
+	for (unsigned rollover = 0; rollover <= 1; rollover++) {
+		exhaustive(65535 - 66, 65535 + 2, rollover);
+		exhaustive(131070 - 66, 131070 + 2, rollover);
+		exhaustive(high[rollover] - 66, high[rollover] + 2, rollover);
+	}
+}
+
+int main(void)
+{
+	test_wire();
+	test_unwrap();
+	test_classify();
+	test_exhaustive();
+	return tap_done();
+}

@@ -19,13 +19,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <netinet/udp.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@
 #include "xfer.h"
 
 #define RD_SIZE 65536		/* netascii read-ahead */
-#define IOV_BATCH 1024		/* blocks per preadv / sendmmsg */
+#define IOV_BATCH 1024		/* blocks per preadv */
 
 void xfer_conf_init(struct xfer_conf *c)
 {
@@ -43,8 +44,10 @@ void xfer_conf_init(struct xfer_conf *c)
 	opt_limits_init(&c->lim);
 	c->upload.umask = 022;
 	c->rto_us = 1000000;
-	c->rto_max_us = 8000000;
-	c->max_retries = 6;
+	c->rto_min_us = 10000;
+	c->rto_max_us = 5000000;
+	c->max_retries = 10;
+	c->giveup_us = 30000000;
 }
 
 const char *xfer_outcome_name(enum xfer_outcome o)
@@ -57,7 +60,7 @@ const char *xfer_outcome_name(enum xfer_outcome o)
 	return names[o];
 }
 
-#define DALLY_MAX_US 1000000	/* how long a finished upload waits for a lost final ACK */
+#define DALLY_MAX_US 1000000	/* longest wait of a finished upload for a lost final ACK */
 
 static void end(struct transfer *t, enum xfer_outcome o)
 {
@@ -99,9 +102,32 @@ static void fail(struct transfer *t, enum xfer_outcome o, unsigned code, const c
 	end(t, o);
 }
 
+static uint64_t timeout_us(const struct transfer *t)
+{
+	return t->opt.timeout_us ? t->opt.timeout_us : rto_current(&t->rto);
+}
+
 static void arm(struct transfer *t, uint64_t now)
 {
-	t->deadline_us = now + t->rto_us;
+	t->deadline_us = now + timeout_us(t);
+}
+
+/* Start timing a round trip from a packet sent now for the first time. */
+static void probe_start(struct transfer *t, uint64_t now)
+{
+	t->probe_us = now;
+	t->probe_valid = true;
+}
+
+/* The transfer moved forward: measure, reset the backoff and the tries. */
+static void progress(struct transfer *t, uint64_t now)
+{
+	if (t->probe_valid)
+		rto_sample(&t->rto, now - t->probe_us);
+	t->probe_valid = false;
+	rto_progress(&t->rto);
+	t->tries = 0;
+	t->progress_us = now;
 }
 
 static void send_oack(struct transfer *t)
@@ -217,35 +243,93 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 	return 0;
 }
 
-/* Send blocks from..to (inclusive) with as few syscalls as possible. */
+/*
+ * Send blocks from..to (inclusive) in one sendmmsg where possible.  With
+ * UDP GSO each message carries a run of blocks that the kernel cuts into
+ * datagrams of 4 + blksize bytes; the ring keeps a block's header and
+ * data together, so a run of neighbouring slots is a single iovec.  Only
+ * the final block of a file can be short, and it is always last, as GSO
+ * wants.  Without GSO each message is one block.
+ */
+#define GSO_SEGS_MAX 64		/* UDP_MAX_SEGMENTS of older kernels */
+#define GSO_BYTES_MAX 65000	/* below the 65507-byte UDP payload limit */
+#define DATA_MSGS 64
+
 static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 {
-	struct mmsghdr msg[IOV_BATCH];
-	struct iovec iov[IOV_BATCH];
+	struct mmsghdr msg[DATA_MSGS];
+	struct iovec iov[DATA_MSGS][2];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[DATA_MSGS];
+	unsigned blocks[DATA_MSGS];
+	size_t seg = PACKET_HDR + t->opt.blksize;
+	unsigned per_msg = 1;
 
+	if (t->gso) {
+		per_msg = (unsigned)(GSO_BYTES_MAX / seg);
+		if (per_msg > GSO_SEGS_MAX)
+			per_msg = GSO_SEGS_MAX;
+		if (per_msg < 2)
+			per_msg = 1;
+	}
 	while (from <= to) {
 		unsigned n = 0;
+		uint64_t b = from;
 		int r;
 
-		while (n < IOV_BATCH && from + n <= to) {
-			uint64_t b = from + n;
-			uint8_t *s = slot(t, b);
+		while (n < DATA_MSGS && b <= to) {
+			struct msghdr *mh = &msg[n].msg_hdr;
+			unsigned k = 0, niov = 0;
 
-			packet_build_data_header(s, PACKET_HDR, win_wire(b, t->opt.rollover));
-			iov[n].iov_base = s;
-			iov[n].iov_len = PACKET_HDR + *slot_len(t, b);
-			memset(&msg[n], 0, sizeof(msg[n]));
-			msg[n].msg_hdr.msg_iov = &iov[n];
-			msg[n].msg_hdr.msg_iovlen = 1;
-			n++;
+			memset(mh, 0, sizeof(*mh));
+			while (k < per_msg && b + k <= to) {
+				uint8_t *sl = slot(t, b + k);
+				size_t len = PACKET_HDR + *slot_len(t, b + k);
+
+				packet_build_data_header(sl, PACKET_HDR, win_wire(b + k, t->opt.rollover));
+				/* Extend the iovec when this slot follows the last. */
+				if (niov && (uint8_t *)iov[n][niov - 1].iov_base + iov[n][niov - 1].iov_len == sl)
+					iov[n][niov - 1].iov_len += len;
+				else if (niov < 2)
+					iov[n][niov++] = (struct iovec){ sl, len };
+				else
+					break;	/* a third piece: the ring wrapped twice */
+				k++;
+			}
+			mh->msg_iov = iov[n];
+			mh->msg_iovlen = niov;
+			if (k > 1) {
+				struct cmsghdr *cm;
+
+				mh->msg_control = ctl[n].buf;
+				mh->msg_controllen = sizeof(ctl[n].buf);
+				cm = CMSG_FIRSTHDR(mh);
+				cm->cmsg_level = SOL_UDP;
+				cm->cmsg_type = UDP_SEGMENT;
+				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+				*(uint16_t *)(void *)CMSG_DATA(cm) = (uint16_t)seg;
+			}
+			blocks[n++] = k;
+			b += k;
 		}
 		r = sendmmsg(t->sock, msg, n, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			/* No GSO here (old kernel, device without it): fall
+			 * back to one datagram per message for good. */
+			if (t->gso && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+				       errno == EOPNOTSUPP)) {
+				t->gso = false;
+				per_msg = 1;
+				continue;
+			}
 			return -errno;
 		}
-		from += (unsigned)r;	/* advance by what was sent */
+		for (int i = 0; i < r; i++)
+			from += blocks[i];	/* advance by what was sent */
 	}
 	return 0;
 }
@@ -264,8 +348,13 @@ static void send_window(struct transfer *t, uint64_t now)
 	}
 	if (t->eof && upto > t->last)
 		upto = t->last;
-	if (first <= t->sent)
+	if (first <= t->sent) {
+		/* A resend: its ACK must not be timed (Karn). */
 		t->retransmits += (t->sent < upto ? t->sent : upto) - first + 1;
+		t->probe_valid = false;
+	} else {
+		probe_start(t, now);
+	}
 	r = send_blocks(t, first, upto);
 	if (r == -ECONNREFUSED) {
 		end(t, XO_ABORTED);
@@ -285,12 +374,12 @@ static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 		if (w != 0)
 			return;	/* not the ACK of our OACK */
 		t->state = XS_SEND;
-		t->tries = 0;
+		progress(t, now);
 		send_window(t, now);
 		return;
 	}
 	switch (win_classify_ack(t->acked, t->sent, w, t->opt.rollover, &k)) {
-	case WIN_ACK_DUPLICATE:
+	case WIN_ACK_DUPLICATE:	/* never resend on it (Sorcerer's Apprentice) */
 	case WIN_ACK_OUTSIDE:
 		return;
 	case WIN_ACK_NEW:
@@ -300,13 +389,14 @@ static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 	for (uint64_t b = t->acked + 1; b <= k; b++)
 		t->bytes += *slot_len(t, b);
 	t->acked = k;
-	t->tries = 0;
-	if (!t->opt.timeout_us)
-		t->rto_us = t->conf->rto_us;	/* progress resets the backoff */
+	progress(t, now);
 	if (t->eof && k == t->last) {
+		t->end_us = now;
 		end(t, XO_COMPLETE);
 		return;
 	}
+	/* k below what was sent means the receiver lost k + 1: the next
+	 * window starts right there (RFC 7440 section 4). */
 	send_window(t, now);
 }
 
@@ -402,9 +492,7 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	t->received = k;
 	t->bytes += d->len;
 	t->gap_acked = false;
-	t->tries = 0;
-	if (!t->opt.timeout_us)
-		t->rto_us = t->conf->rto_us;
+	progress(t, now);
 	if (final) {
 		r = upload_commit(&t->up);
 		t->up_open = false;
@@ -416,11 +504,15 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		t->outcome = XO_COMPLETE;
 		t->state = XS_DALLY;
 		t->end_us = now;
-		t->deadline_us = now + (t->rto_us < DALLY_MAX_US ? t->rto_us : DALLY_MAX_US);
+		/* Long enough for the client's own timer to repeat its last
+		 * block if our ACK was lost: its timeout, or a second. */
+		t->deadline_us = now + (t->opt.timeout_us && t->opt.timeout_us < DALLY_MAX_US
+						? t->opt.timeout_us : DALLY_MAX_US);
 		return;
 	}
 	if (++t->win_count >= t->opt.windowsize) {
 		send_ack(t, k);
+		probe_start(t, now);
 		t->win_count = 0;
 	}
 	arm(t, now);
@@ -450,13 +542,14 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	const char *rel;
 	int r;
 
-	memset(t, 0, offsetof(struct transfer, pkt));
+	memset(t, 0, sizeof(*t));
 	t->conf = conf;
 	t->sock = sock;
 	t->fd = -1;
-	t->start_us = now;
+	t->start_us = t->progress_us = now;
 	t->deadline_us = UINT64_MAX;
-	t->rto_us = conf->rto_us;
+	t->gso = true;
+	rto_init(&t->rto, conf->rto_us, conf->rto_min_us, conf->rto_max_us);
 	t->opt.blksize = OPT_BLKSIZE_DEFAULT;
 	t->opt.windowsize = 1;
 	netascii_enc_init(&t->enc);
@@ -485,8 +578,6 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	if (r < 0)
 		return r;
 
-	if (t->opt.timeout_us)
-		t->rto_us = t->opt.timeout_us;
 	t->slot_size = PACKET_HDR + t->opt.blksize;
 	if (t->op == OP_RRQ) {
 		t->ring = malloc(t->slot_size * t->opt.windowsize);
@@ -501,6 +592,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	if (t->oack) {
 		t->state = XS_OACK;
 		send_oack(t);
+		probe_start(t, now);
 		arm(t, now);
 	} else if (t->op == OP_RRQ) {
 		t->state = XS_SEND;
@@ -508,6 +600,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	} else {
 		t->state = XS_RECV;
 		send_ack(t, 0);
+		probe_start(t, now);
 		arm(t, now);
 	}
 	return xfer_done(t) ? -1 : 0;
@@ -559,16 +652,16 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		end(t, XO_COMPLETE);
 		return;
 	}
-	if (++t->tries > t->conf->max_retries) {
+	/* Give up after too many timeouts in a row, or too long without
+	 * progress (duplicates from a confused peer do not count). */
+	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
 		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
 		return;
 	}
 	/* Exponential backoff, unless the client fixed the timeout. */
-	if (!t->opt.timeout_us) {
-		t->rto_us *= 2;
-		if (t->rto_us > t->conf->rto_max_us)
-			t->rto_us = t->conf->rto_max_us;
-	}
+	if (!t->opt.timeout_us)
+		rto_backoff(&t->rto);
+	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:
 		t->retransmits++;
@@ -645,44 +738,97 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+size_t xfer_rx_size(const struct transfer *t)
+{
+	/* One byte more than the largest valid datagram, to see oversize. */
+	return t->op == OP_WRQ ? PACKET_HDR + t->opt.blksize + 1 : 1024;
+}
+
+#define RX_BATCH 64
+
+/*
+ * Make the socket's receive wait end at the deadline.  The timeout is set
+ * only when it changes noticeably, so a steady transfer pays no extra
+ * system call per window.
+ */
+static void set_wait(int sock, uint64_t wait_us, uint64_t *cur_us)
+{
+	struct timeval tv;
+
+	if (wait_us == 0)
+		wait_us = 1;
+	if (*cur_us && wait_us <= *cur_us && wait_us >= *cur_us - *cur_us / 8)
+		return;
+	tv.tv_sec = (time_t)(wait_us / 1000000u);
+	tv.tv_usec = (suseconds_t)(wait_us % 1000000u);
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
+		*cur_us = wait_us;
+}
+
+/*
+ * Fork mode: one blocking recvmmsg per round, which waits up to the
+ * deadline for the first datagram and then takes whatever else is queued
+ * (MSG_WAITFORONE), so a window of ACKs or DATA costs one call.
+ */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
 	     const struct sockaddr *peer)
 {
 	struct transfer *t = malloc(sizeof(*t));
+	struct mmsghdr msg[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	uint8_t *rx = NULL;
+	size_t rx_size;
+	unsigned nrx;
+	uint64_t cur_wait = 0;
 	int r;
 
 	if (!t)
 		return -ENOMEM;
 	xfer_start(t, conf, sock, rootfd, req, len, peer, now_us());
+	rx_size = xfer_rx_size(t);
+	nrx = t->op == OP_WRQ ? (t->opt.windowsize < RX_BATCH ? t->opt.windowsize : RX_BATCH) : 8;
+	if (!xfer_done(t)) {
+		rx = malloc(rx_size * nrx);
+		if (!rx)
+			fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
+	}
+	for (unsigned i = 0; rx && i < nrx; i++) {
+		iov[i] = (struct iovec){ rx + i * rx_size, rx_size };
+		memset(&msg[i], 0, sizeof(msg[i]));
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
 	while (!xfer_done(t)) {
-		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		uint64_t now = now_us();
-		int wait_ms = t->deadline_us <= now ? 0 : (int)((t->deadline_us - now + 999) / 1000);
 
-		r = poll(&pfd, 1, wait_ms);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r > 0) {
-			/* Drain everything queued before looking at the clock. */
-			for (;;) {
-				ssize_t n = recv(sock, t->pkt, sizeof(t->pkt), MSG_DONTWAIT);
-
-				if (n < 0) {
-					if (errno == ECONNREFUSED) {
-						end(t, XO_ABORTED);
-						snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
-					}
-					break;
-				}
-				xfer_on_packet(t, t->pkt, (size_t)n, now_us());
-				if (xfer_done(t))
-					break;
-			}
+		if (now >= t->deadline_us) {
+			xfer_on_timeout(t, now);
+			continue;
 		}
-		xfer_on_timeout(t, now_us());
+		set_wait(sock, t->deadline_us - now, &cur_wait);
+		r = recvmmsg(sock, msg, nrx, MSG_WAITFORONE, NULL);
+		if (r < 0) {
+			if (errno == ECONNREFUSED) {
+				snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+				end(t, XO_ABORTED);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
+			}
+			continue;
+		}
+		now = now_us();
+		for (int i = 0; i < r && !xfer_done(t); i++) {
+			size_t n = msg[i].msg_len;
+
+			/* A truncated datagram is larger than any valid one. */
+			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				n = rx_size;
+			xfer_on_packet(t, iov[i].iov_base, n, now);
+		}
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
 	xfer_finish(t, now_us());
+	free(rx);
 	free(t);
 	return r;
 }

@@ -19,15 +19,18 @@
 #include "netascii.h"
 #include "options.h"
 #include "packet.h"
+#include "rto.h"
 #include "upload.h"
 
 struct xfer_conf {
 	struct opt_limits lim;
 	struct upload_policy upload;
 	bool allow_write;		/* WRQ accepted at all */
-	uint64_t rto_us;		/* first retransmission timeout (-T) */
-	uint64_t rto_max_us;		/* backoff ceiling */
-	unsigned max_retries;		/* retransmissions of one packet */
+	uint64_t rto_us;		/* timeout before the first round trip is measured (-T) */
+	uint64_t rto_min_us;		/* floor of the adaptive timeout */
+	uint64_t rto_max_us;		/* ceiling of the adaptive timeout and its backoff */
+	unsigned max_retries;		/* timeouts in a row before giving up */
+	uint64_t giveup_us;		/* ... or this long without progress */
 };
 
 void xfer_conf_init(struct xfer_conf *c);
@@ -88,13 +91,20 @@ struct transfer {
 	struct upload up;
 	bool up_open;
 
-	/* Timers, in microseconds of the caller's monotonic clock. */
-	uint64_t start_us, end_us, deadline_us, rto_us;	/* end_us: data complete */
-	unsigned tries;
+	/* Timers, in microseconds of the caller's monotonic clock.  The
+	 * timeout adapts to measured round trips unless the client fixed
+	 * it with timeout/utimeout. */
+	uint64_t start_us, end_us;	/* end_us: data complete */
+	uint64_t deadline_us;
+	uint64_t progress_us;		/* last time the transfer moved forward */
+	uint64_t probe_us;		/* when the packet being timed was sent */
+	bool probe_valid;		/* ... and not retransmitted since (Karn) */
+	struct rto rto;
+	unsigned tries;			/* timeouts since the last progress */
+	bool gso;			/* UDP GSO still believed to work */
 
 	uint64_t bytes;			/* file bytes moved */
 	uint64_t retransmits;		/* packets sent again */
-	uint8_t pkt[PACKET_MAX + 1];	/* control packets and received data */
 };
 
 /*
@@ -115,6 +125,9 @@ static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadl
 
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);
+
+/* Largest datagram a transfer can receive (to size receive buffers). */
+size_t xfer_rx_size(const struct transfer *t);
 
 /* Drive one transfer to its end on the calling thread (fork mode). */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,

@@ -26,7 +26,7 @@ static int open_named_temp(struct upload *u)
 		int fd;
 
 		random_name(u->tmpname, sizeof(u->tmpname), u->base);
-		fd = openat(u->dirfd, u->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		fd = openat(u->dirfd, u->tmpname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			    u->mode);
 		if (fd >= 0) {
 			u->named = true;
@@ -42,7 +42,7 @@ int upload_begin(struct upload *u, int rootfd, const char *rel, const struct upl
 {
 	const char *slash = strrchr(rel, '/');
 	char dir[PATH_MAX];
-	struct stat st;
+	struct stat st, dst;
 	int err;
 
 	memset(u, 0, sizeof(*u));
@@ -83,6 +83,9 @@ int upload_begin(struct upload *u, int rootfd, const char *rel, const struct upl
 		}
 		u->replace = true;
 		u->mode = st.st_mode & 0777;	/* keep the old permissions */
+		if (fstat(u->dirfd, &dst) == 0 && (dst.st_mode & S_ISVTX) &&
+		    st.st_uid != geteuid() && dst.st_uid != geteuid())
+			u->copy_in = true;
 	} else if (errno == ENOENT) {
 		if (!pol->allow_create) {
 			err = -ENOENT;
@@ -94,7 +97,7 @@ int upload_begin(struct upload *u, int rootfd, const char *rel, const struct upl
 		goto out_close_dir;
 	}
 
-	u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, u->mode);
+	u->fd = openat(u->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, u->mode);
 	if (u->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
 		u->fd = open_named_temp(u);
 	else if (u->fd < 0)
@@ -103,7 +106,8 @@ int upload_begin(struct upload *u, int rootfd, const char *rel, const struct upl
 		err = u->fd;
 		goto out_close_dir;
 	}
-	/* The mode must not depend on the process umask. */
+	/* Read-write: the copying fallbacks read it back.  The mode must not
+	 * depend on the process umask. */
 	if (fchmod(u->fd, u->mode) < 0) {
 		err = -errno;
 		upload_abort(u);
@@ -159,10 +163,45 @@ static int copy_to_named(struct upload *u)
 	return 0;
 }
 
+/* Sticky directory: write the finished upload into the old file. */
+static int copy_into_target(struct upload *u)
+{
+	off_t off = 0, size = lseek(u->fd, 0, SEEK_END);
+	int dst = openat(u->dirfd, u->base, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	int err = 0;
+
+	if (dst < 0)
+		return -errno;
+	if (fstat(dst, &st) < 0 || !S_ISREG(st.st_mode)) {
+		err = -EACCES;	/* replaced by something else meanwhile */
+		goto out;
+	}
+	while (off < size) {
+		ssize_t n = copy_file_range(u->fd, &off, dst, NULL, (size_t)(size - off), 0);
+
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+	}
+	if (ftruncate(dst, size) < 0)
+		err = -errno;
+out:
+	close(dst);
+	return err;
+}
+
 int upload_commit(struct upload *u)
 {
 	int err = 0;
 
+	if (u->copy_in) {
+		err = copy_into_target(u);
+		if (u->named)
+			unlinkat(u->dirfd, u->tmpname, 0);
+		goto out;
+	}
 	if (!u->named) {
 		if (!u->replace) {
 			err = link_tmpfile(u, u->base);

@@ -6,6 +6,11 @@
  * O_TMPFILE, and is published only when complete: linked in when the
  * name is new, renamed over the old file when overwriting is allowed.
  * A failed or interrupted upload leaves the old file as it was.
+ *
+ * One case cannot be renamed over: in a sticky directory (mode 1777) only
+ * the owner of a file may replace it.  There the complete upload is
+ * copied into the old file instead, which keeps it intact through any
+ * interrupted transfer, though not through a crash during that copy.
  */
 #ifndef SNOW_OWL_UPLOAD_H
 #define SNOW_OWL_UPLOAD_H
@@ -25,6 +30,7 @@ struct upload {
 	int fd;			/* the temporary file, written by the caller */
 	bool named;		/* fd is the hidden file tmpname, not O_TMPFILE */
 	bool replace;		/* the target exists and may be overwritten */
+	bool copy_in;		/* ... but only by writing into it (sticky dir) */
 	mode_t mode;
 	char base[NAME_MAX + 1];
 	char tmpname[NAME_MAX + 1];

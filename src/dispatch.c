@@ -82,6 +82,7 @@ struct dispatcher {
 	int rootfd;			/* reopened on SIGHUP */
 	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
 	int family[SERVER_LISTEN_MAX];
+	union sockaddr_any bound[SERVER_LISTEN_MAX];	/* each listener's address */
 	int nfd;			/* listeners; pfd[nfd] is the signalfd */
 	bool stopping;
 	sigset_t oldmask;
@@ -190,6 +191,9 @@ static int open_listeners(struct dispatcher *d)
 		}
 		if (fd < 0)
 			return -1;
+		socklen_t len = sizeof(d->bound[i]);
+		if (getsockname(fd, &d->bound[i].sa, &len) < 0)
+			return -1;
 		set_rcvbuf(fd, c->rcvbuf);
 		d->pfd[i].fd = fd;
 		d->pfd[i].events = POLLIN;
@@ -259,6 +263,10 @@ static bool is_broadcast(const struct dest *dst)
 {
 	if (dst->local.sa.sa_family == AF_INET6)
 		return IN6_IS_ADDR_MULTICAST(&dst->local.sin6.sin6_addr);
+	/* A datagram queued before IP_PKTINFO was enabled (an inherited
+	 * socket) reports no local address: it cannot be judged. */
+	if (dst->spec.s_addr == htonl(INADDR_ANY))
+		return false;
 	return dst->header.s_addr != dst->spec.s_addr;
 }
 
@@ -395,7 +403,8 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 	for (unsigned i = 0; i < d->q_len; i++) {
 		unsigned slot = (d->q_head + i) % qmax;
 		struct pending *p = &d->queue[slot];
-		bool stale = now - p->since_us > QUEUE_AGE_US;
+		/* since_us may be a little after now (taken later in the batch). */
+		bool stale = now > p->since_us && now - p->since_us > QUEUE_AGE_US;
 
 		if (!p->used || (!stale && !has_room(d, &p->key)))
 			continue;
@@ -414,7 +423,7 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void admit(struct dispatcher *d, int family, struct msghdr *mh, size_t len, uint64_t now)
+static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, uint64_t now)
 {
 	union sockaddr_any *peer = mh->msg_name;
 	struct dest dst;
@@ -426,8 +435,18 @@ static void admit(struct dispatcher *d, int family, struct msghdr *mh, size_t le
 		log_debug("dropped opcode %u from %s", op, addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 		return;
 	}
-	if (dest_of(mh, family, &dst) < 0 || is_broadcast(&dst))
+	if (dest_of(mh, d->family[idx], &dst) < 0) {
+		/* Queued before packet info was enabled on an inherited
+		 * socket: reply from the listener's own address (the kernel
+		 * picks one by route when it is a wildcard). */
+		dst.local = d->bound[idx];
+		if (dst.local.sa.sa_family == AF_INET6)
+			dst.local.sin6.sin6_port = 0;
+		else
+			dst.local.sin.sin_port = 0;
+	} else if (is_broadcast(&dst)) {
 		return;
+	}
 	d->last_activity_us = now;
 	peers_key(&peer->sa, &key);
 	if (peers_has(d->live, &key))
@@ -442,10 +461,9 @@ static void admit(struct dispatcher *d, int family, struct msghdr *mh, size_t le
 		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
 }
 
-static void receive_batch(struct dispatcher *d, int fd, int family)
+static void receive_batch(struct dispatcher *d, int idx, uint64_t now)
 {
 	unsigned batch = d->conf->batch;
-	uint64_t now;
 	int n;
 
 	for (unsigned i = 0; i < batch; i++) {
@@ -453,17 +471,16 @@ static void receive_batch(struct dispatcher *d, int fd, int family)
 		d->msg[i].msg_hdr.msg_controllen = sizeof(d->ctl[i]);
 		d->msg[i].msg_hdr.msg_flags = 0;
 	}
-	n = recvmmsg(fd, d->msg, batch, MSG_DONTWAIT, NULL);
+	n = recvmmsg(d->pfd[idx].fd, d->msg, batch, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("recvmmsg: %m");
 		return;
 	}
-	now = now_us();
 	for (int i = 0; i < n; i++) {
 		if (d->msg[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			continue;
-		admit(d, family, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
+		admit(d, idx, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
 	}
 }
 
@@ -641,7 +658,7 @@ int dispatch_run(const struct server_conf *c)
 		}
 		for (int i = 0; i < d->nfd; i++)
 			if (d->pfd[i].fd >= 0 && (d->pfd[i].revents & POLLIN))
-				receive_batch(d, d->pfd[i].fd, d->family[i]);
+				receive_batch(d, i, now);
 		if (d->q_len && !d->stopping)
 			run_queue(d, now);
 		notify_status(d, now, false);

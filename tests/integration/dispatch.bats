@@ -1,0 +1,402 @@
+#!/usr/bin/env bats
+# dispatch.bats - where sockets come from (systemd, inetd, standalone),
+# admission (duplicates, caps, queue, broadcast), signals, sd_notify, units.
+
+load helpers
+
+ACT_PID=
+
+teardown() {
+	if [[ -n $ACT_PID ]]; then
+		pid_alive "$ACT_PID" && kill "$ACT_PID"
+		wait "$ACT_PID" 2>/dev/null || true
+		ACT_PID=
+	fi
+	common_teardown
+}
+
+children_are() { [[ $(server_children | wc -l) -eq $1 ]]; }
+snow_count_is() { [[ $(pgrep -c -f "$1") -eq $2 ]]; }
+
+# A free port for a server this file starts by other means.
+free_port() {
+	PORT=$(pick_port)
+}
+
+# rrq_ok [-6]: fetch hello.txt with tftp-hpa and compare.
+fetch_hello() {
+	rm -f "$WORK/h"
+	hpa_get hello.txt "$WORK/h"
+	assert_same "$ROOT/hello.txt" "$WORK/h"
+}
+
+# The daemon started by systemd-socket-activate, exec'd in place.
+start_activated() {
+	free_port
+	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" -l "[::1]:$PORT" \
+		"$SNOW_OWLD" "$@" "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	ACT_PID=$!
+	wait_for 5 grep -q "Listening on \[::1\]:$PORT" "$SERVER_LOG"
+}
+
+@test "socket activation: transfers on both sockets (IPv4 and IPv6), then idle exit after -t" {
+	need_cmd systemd-socket-activate tftp
+	copy_demo
+	start_activated -v -t 2
+	fetch_hello
+	HOST=::1 fetch_hello
+	wait_log 'peer=127\.0\.0\.1:[0-9]+ op=RRQ file="hello.txt".*outcome=complete'
+	wait_log 'peer=\[::1\]:[0-9]+ op=RRQ file="hello.txt".*outcome=complete'
+	# Idle: the daemon exits by itself with status 0.
+	wait_for 6 refute pid_alive "$ACT_PID"
+	wait "$ACT_PID"
+	ACT_PID=
+	grep -q "idle for 2 s, exiting" "$SERVER_LOG"
+}
+
+@test "socket activation: sd_notify READY=1, STATUS= and STOPPING=1" {
+	need_cmd systemd-socket-activate tftp
+	copy_demo
+	local sock=$BATS_TEST_TMPDIR/notify
+	python3 - "$sock" >"$BATS_TEST_TMPDIR/notify.log" 3>&- <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", " | "), flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+	local listener=$!
+	wait_for 5 test -S "$sock"
+	free_port
+	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" -E NOTIFY_SOCKET="$sock" \
+		"$SNOW_OWLD" -t 2 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	ACT_PID=$!
+	wait_for 5 grep -q "Listening on 127.0.0.1:$PORT" "$SERVER_LOG"
+	fetch_hello
+	wait "$listener"
+	cat "$BATS_TEST_TMPDIR/notify.log"
+	grep -q "READY=1" "$BATS_TEST_TMPDIR/notify.log"
+	grep -Eq "STATUS=[0-9]+ active, [0-9]+ queued, 1 served, 0 failed" "$BATS_TEST_TMPDIR/notify.log"
+	grep -q "STOPPING=1" "$BATS_TEST_TMPDIR/notify.log"
+	wait "$ACT_PID"
+	ACT_PID=
+}
+
+@test "inetd: a plain fd-0 launch serves, logs nothing to the socket, and exits when idle" {
+	need_cmd tftp
+	copy_demo
+	free_port
+	python3 - "$PORT" "$SNOW_OWLD" "$ROOT" 3>&- <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+for fd in (0, 1, 2):          # as inetd does
+    os.dup2(s.fileno(), fd)
+os.execv(sys.argv[2], ["snow-owld", "-v", "-t", "2", sys.argv[3]])
+PY
+	ACT_PID=$!
+	wait_for 5 port_in_use "$PORT"
+	fetch_hello
+	fetch_hello
+	wait_for 6 refute pid_alive "$ACT_PID"
+	wait "$ACT_PID"
+	ACT_PID=
+}
+
+@test "xinetd (wait = yes): requests served, snow-owld exits when idle, xinetd serves again" {
+	need_cmd xinetd tftp
+	copy_demo
+	free_port
+	local conf=$BATS_TEST_TMPDIR/xinetd.conf
+	cat >"$conf" <<EOF
+defaults
+{
+}
+service snow-owl-test
+{
+	type		= UNLISTED
+	socket_type	= dgram
+	protocol	= udp
+	wait		= yes
+	user		= root
+	port		= $PORT
+	bind		= 127.0.0.1
+	server		= $SNOW_OWLD
+	server_args	= -t 1 $ROOT
+}
+EOF
+	xinetd -f "$conf" -pidfile "$BATS_TEST_TMPDIR/xinetd.pid" -dontfork \
+		>"$BATS_TEST_TMPDIR/xinetd.log" 2>&1 3>&- </dev/null &
+	ACT_PID=$!
+	wait_for 5 port_in_use "$PORT"
+	fetch_hello
+	# One snow-owld serves the socket while it is busy...
+	snow_count_is "snow-owld -t 1 $ROOT\$" 1
+	fetch_hello
+	# ...and leaves after a second of idleness; xinetd takes over again.
+	wait_for 5 snow_count_is "snow-owld -t 1 $ROOT\$" 0
+	fetch_hello
+}
+
+@test "duplicates: the same RRQ sent three times at once starts exactly one transfer" {
+	copy_demo
+	make_file f 100000
+	start_server -v
+	run python3 - "$PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+req = b"\0\1f\0octet\0"
+for _ in range(3):
+    s.sendto(req, ("127.0.0.1", port))
+tids = set()
+try:
+    while True:
+        r, peer = s.recvfrom(1000)
+        tids.add(peer)
+except socket.timeout:
+    pass
+print("tids", len(tids))
+for t in tids:
+    s.sendto(b"\0\5\0\0bye\0", t)
+PY
+	assert_status 0
+	[[ $output == "tids 1" ]]
+	wait_log 'file="f".*outcome=aborted'
+	sleep 0.3
+	[[ $(log_count 'op=RRQ file="f"') -eq 1 ]]
+	assert_serves_hello
+}
+
+@test "global cap: above --max-transfers requests wait in the queue and start when a slot frees" {
+	copy_demo
+	make_file f 100000
+	start_server -v --max-transfers 2
+	# Two transfers held open fill the cap.
+	tftp_raw --hold 2 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	local a=$!
+	tftp_raw --hold 2 req rrq f octet >"$BATS_TEST_TMPDIR/b" &
+	local b=$!
+	wait_for 5 children_are 2
+	# A third waits (no answer within 1 s), then is served once one ends.
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	run tftp_raw -t 4 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait "$a" "$b"
+	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
+	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/b"
+}
+
+@test "global cap with --queue 0: requests above the cap are dropped silently, the server keeps serving" {
+	copy_demo
+	make_file f 100000
+	start_server -v --max-transfers 1 --queue 0
+	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	local a=$!
+	wait_for 5 children_are 1
+	run tftp_raw -t 0.5 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	wait "$a"
+	wait_for 5 no_children
+	assert_serves_hello
+}
+
+@test "per-client cap: a client at --max-per-client waits, other clients do not" {
+	copy_demo
+	make_file f 100000
+	start_server -v --max-per-client 1
+	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	local a=$!
+	wait_for 5 children_are 1
+	# Same address (127.0.0.1), another port: queued.
+	run tftp_raw -t 0.5 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	# Another client address (::1) is served at once.
+	run tftp_raw -6 -t 1 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait "$a"
+}
+
+@test "a burst of 2000 requests from 2000 ports: every one is served" {
+	copy_demo
+	start_server --max-per-client 0
+	run python3 - "$PORT" <<'PY'
+import resource, selectors, socket, sys, time
+port = int(sys.argv[1])
+n = 2000
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 100)), hard))
+sel = selectors.DefaultSelector()
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.sendto(b"\0\1hello.txt\0octet\0", ("127.0.0.1", port))
+    sel.register(s, selectors.EVENT_READ)
+done = 0
+deadline = time.monotonic() + 20
+while done < n and time.monotonic() < deadline:
+    for key, _ in sel.select(timeout=1):
+        s = key.fileobj
+        r, peer = s.recvfrom(1000)
+        if r[:4] == b"\0\3\0\1":
+            s.sendto(b"\0\4\0\1", peer)
+            done += 1
+        sel.unregister(s)
+        s.close()
+print("served", done)
+PY
+	[[ $output == "served 2000" ]]
+	wait_for 15 log_count_is 'file="hello.txt" .*outcome=complete' 2000
+}
+
+@test "requests sent to a broadcast address are ignored (network namespace)" {
+	is_root || skip "needs root for a network namespace"
+	need_cmd ip
+	copy_demo
+	local ns=so-bc-$$-$BATS_TEST_NUMBER
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add d0 type veth peer name d1
+	ip -n "$ns" addr add 10.99.0.1/24 brd + dev d0
+	ip -n "$ns" link set d0 up
+	ip -n "$ns" link set d1 up
+	ip -n "$ns" route add default dev d0
+	PORT=6969	# inside the test's own namespace
+	ip netns exec "$ns" "$SNOW_OWLD" -L -a "0.0.0.0:$PORT" "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	local pid=$!
+	wait_for 5 grep -q "listening on" "$SERVER_LOG"
+	run ip netns exec "$ns" python3 - "$PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for dst in ("10.99.0.255", "255.255.255.255", "10.99.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.settimeout(0.7)
+    s.sendto(b"\0\1hello.txt\0octet\0", (dst, port))
+    try:
+        r, peer = s.recvfrom(1000)
+        print(dst, "DATA" if r[:2] == b"\0\3" else "OTHER")
+        s.sendto(b"\0\4\0\1", peer)
+    except socket.timeout:
+        print(dst, "none")
+PY
+	kill "$pid"
+	wait "$pid" || true
+	ip netns del "$ns"
+	echo "$output"
+	[[ ${lines[0]} == "10.99.0.255 none" ]]
+	[[ ${lines[1]} == "255.255.255.255 none" ]]
+	[[ ${lines[2]} == "10.99.0.1 DATA" ]]
+}
+
+@test "-R LOW:HIGH: transfer sockets use ports in the range" {
+	copy_demo
+	start_server -R 41000:41009
+	run python3 - "$PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for i in range(5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.sendto(b"\0\1hello.txt\0octet\0", ("127.0.0.1", port))
+    r, peer = s.recvfrom(1000)
+    s.sendto(b"\0\4\0\1", peer)
+    print(peer[1])
+PY
+	assert_status 0
+	local p
+	for p in "${lines[@]}"; do
+		((p >= 41000 && p <= 41009))
+	done
+}
+
+@test "SIGTERM: no new transfers, the live one finishes, then the server exits 0" {
+	copy_demo
+	make_file f 100000
+	start_server -v
+	# A client that holds its transfer open for a second.
+	tftp_raw --hold 1 req rrq f octet >"$BATS_TEST_TMPDIR/held" &
+	local held=$!
+	wait_for 5 has_children
+	local pid=$SERVER_PID
+	kill -TERM "$pid"
+	wait_log "stopping: [0-9]+ transfers may finish"
+	# Still alive while the transfer runs; the listener is closed.
+	pid_alive "$pid"
+	run tftp_raw -t 0.3 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	wait "$held"
+	wait_for 5 refute pid_alive "$pid"
+	SERVER_PID=
+	wait "$pid"
+}
+
+@test "SIGHUP reloads (the root is reopened) and the server keeps serving" {
+	copy_demo
+	start_server
+	kill -HUP "$SERVER_PID"
+	wait_log "reloaded: root .* reopened"
+	assert_serves_hello
+}
+
+@test "unprivileged dispatcher with CAP_SETUID/SETGID/SYS_CHROOT (as the unit runs it): chroot and drop work" {
+	is_root || skip "needs root to hand out capabilities"
+	need_cmd setpriv systemd-socket-activate
+	# A root the unprivileged dispatcher can reach (the test directory
+	# itself is private to root).
+	ROOT=$(mktemp -d /tmp/snow-owl-unpriv.XXXXXX)
+	chmod 0755 "$ROOT"
+	copy_demo
+	free_port
+	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
+		setpriv --reuid=65533 --regid=65533 --clear-groups \
+		--inh-caps=+sys_chroot,+setuid,+setgid --ambient-caps=+sys_chroot,+setuid,+setgid \
+		"$SNOW_OWLD" -s -t 3 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	ACT_PID=$!
+	wait_for 5 grep -q "Listening on 127.0.0.1:$PORT" "$SERVER_LOG"
+	tftp_raw --hold 1 req rrq hello.txt octet >/dev/null &
+	local held=$!
+	local child
+	wait_for 5 pgrep -u 65534 -f "^$SNOW_OWLD -s"
+	child=$(pgrep -u 65534 -f "^$SNOW_OWLD -s" | head -n1)
+	local status
+	status=$(cat "/proc/$child/status")
+	echo "$status" | grep -E "^(Uid|Gid|Cap|NoNewPrivs)"
+	grep -Eq "^Uid:\s+65534\s+65534\s+65534\s+65534" <<<"$status"
+	grep -Eq "^CapEff:\s+0+$" <<<"$status"
+	grep -Eq "^CapPrm:\s+0+$" <<<"$status"
+	grep -Eq "^CapAmb:\s+0+$" <<<"$status"
+	grep -Eq "^NoNewPrivs:\s+1" <<<"$status"
+	[[ $(readlink "/proc/$child/root") == "$ROOT" ]]
+	wait "$held"
+	fetch_hello
+	rm -rf "$ROOT"
+}
+
+@test "units: systemd-analyze verify is clean and the service's exposure is at most 2.0" {
+	need_cmd systemd-analyze
+	local dir=$BATS_TEST_TMPDIR/units
+	mkdir -p "$dir"
+	cp "$TOP_SRCDIR/systemd/snow-owl.socket" "$dir/"
+	# The generated unit, pointed at the built binary so verify can check it.
+	sed -e "s|@sbindir@/snow-owld|$SNOW_OWLD|" "$TOP_SRCDIR/systemd/snow-owl.service.in" >"$dir/snow-owl.service"
+	run systemd-analyze verify --man=no "$dir/snow-owl.socket" "$dir/snow-owl.service"
+	echo "$output"
+	assert_status 0
+	[[ -z $output ]]
+	run systemd-analyze security --offline=true "$dir/snow-owl.service"
+	local level
+	level=$(sed -n 's/.*Overall exposure level for snow-owl.service: \([0-9.]*\).*/\1/p' <<<"$output")
+	echo "exposure $level"
+	[[ -n $level ]]
+	awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'
+}

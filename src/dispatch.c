@@ -112,7 +112,12 @@ static uint64_t now_us(void)
 
 static void set_rcvbuf(int fd, int size)
 {
-	if (size <= 0)
+	int cur = 0;
+	socklen_t len = sizeof(cur);
+
+	/* Never shrink what systemd (ReceiveBuffer=) or the admin set.  The
+	 * kernel reports twice the requested size. */
+	if (size <= 0 || (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && cur / 2 >= size))
 		return;
 	/* FORCE passes net.core.rmem_max when we are root; else best effort. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
@@ -323,7 +328,7 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
-	r = sandbox_enter(&d->conf->sandbox);
+	r = sandbox_enter(&d->conf->sandbox, d->rootfd);
 	if (r < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);

@@ -55,12 +55,12 @@ int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
 	return 0;
 }
 
-int sandbox_enter(const struct sandbox_conf *c)
+int sandbox_enter(const struct sandbox_conf *c, int rootfd)
 {
 	if (c->chroot) {
 		/* Through the fd opened at start-up: the path may be relative
 		 * and the daemon's working directory may have changed. */
-		if (fchdir(c->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 			return -errno;
 	}
 	if (c->drop) {

@@ -8,7 +8,6 @@
 #include <sys/types.h>
 
 struct sandbox_conf {
-	int rootfd;		/* chroot target when chroot is set */
 	bool chroot;		/* -s */
 	bool drop;		/* change to uid/gid (we are root) */
 	uid_t uid;
@@ -25,10 +24,10 @@ bool sandbox_have_cap(int cap);
 int sandbox_resolve_user(struct sandbox_conf *c, const char *user);
 
 /*
- * Enter the sandbox: chroot, drop groups/gid/uid and check they cannot be
+ * Enter the sandbox: chroot into rootfd (with -s), drop groups/gid/uid and check they cannot be
  * regained, then no_new_privs.  Returns 0 or -errno; a child must not
  * serve anything if this fails.
  */
-int sandbox_enter(const struct sandbox_conf *c);
+int sandbox_enter(const struct sandbox_conf *c, int rootfd);
 
 #endif

@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"  -B, --max-blksize N      largest blksize granted (default 65464)\n"
 	"      --max-windowsize N   largest windowsize granted (default 64)\n"
 	"  -T, --timeout USEC       first retransmission timeout (default 1000000)\n"
-	"      --retries N          retransmissions before giving up (default 6)\n"
+	"      --retries N          timeouts in a row before giving up (default 10)\n"
 	"  -r, --refuse OPTION      never acknowledge OPTION\n"
 	"  -t, --idle-timeout SECS  systemd/inetd modes: exit after SECS idle\n"
 	"                           (default 900; 0 never)\n"
@@ -348,7 +348,6 @@ int main(int argc, char **argv)
 		log_err("cannot open %s: %m", c.root);
 		return 1;
 	}
-	c.sandbox.rootfd = c.rootfd;
 	r = sandbox_resolve_user(&c.sandbox, c.user);
 	if (r < 0) {
 		log_err("user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));

@@ -340,9 +340,15 @@ PY
 	wait "$pid"
 }
 
-@test "SIGHUP reloads (the root is reopened) and the server keeps serving" {
+@test "SIGHUP reloads (the root is reopened) and the server keeps serving, with and without -s" {
 	copy_demo
 	start_server
+	kill -HUP "$SERVER_PID"
+	wait_log "reloaded: root .* reopened"
+	assert_serves_hello
+	stop_server
+	is_root || return 0
+	start_server -s
 	kill -HUP "$SERVER_PID"
 	wait_log "reloaded: root .* reopened"
 	assert_serves_hello

@@ -128,6 +128,12 @@ def main():
         for s in ready:
             pkt, addr = s.recvfrom(70000)
             if s is front:
+                if addr == client:
+                    # The client repeated its request: pass it on from
+                    # the same port, so the server sees a duplicate.
+                    back.sendto(pkt, server)
+                    record("c2s", pkt, "again")
+                    continue
                 # A new request starts a new session.
                 client = addr
                 for old in (back, tid):

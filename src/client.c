@@ -300,10 +300,12 @@ static int send_request(struct client_session *s)
 		ADD(OPT_BLKSIZE, "%u", c->blksize);
 	if (c->windowsize)
 		ADD(OPT_WINDOWSIZE, "%u", c->windowsize);
-	/* A put announces its size only when it is the size on the wire. */
-	if (c->tsize && c->op == CLIENT_GET)
+	/* tsize is a size on the wire in octet mode only; in netascii it is
+	 * neither checked nor announced (tftpd-hpa refuses a netascii
+	 * request whose only option is tsize with ERROR 8). */
+	if (c->tsize && c->mode == MODE_OCTET && c->op == CLIENT_GET)
 		ADD(OPT_TSIZE, "%u", 0u);
-	else if (c->tsize && c->put_size_known && c->mode == MODE_OCTET)
+	else if (c->tsize && c->mode == MODE_OCTET && c->put_size_known)
 		ADD(OPT_TSIZE, "%" PRIu64, c->put_size);
 	if (c->rollover >= 0)
 		ADD(OPT_ROLLOVER, "%d", c->rollover);

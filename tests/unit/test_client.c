@@ -486,9 +486,14 @@ static void test_get_netascii(void)
 
 	client_conf_init(&c, CLIENT_GET, "t");
 	c.mode = MODE_NETASCII;
-	c.tsize = false;
 	c.blksize = 8;
 	start(&s, &c);
+	{
+		struct packet_request req;
+
+		ok(packet_parse_request(fk.sent[0].buf, fk.sent[0].len, &req) == 0 && req.mode == MODE_NETASCII &&
+		   !req.opt[OPT_TSIZE] && req.opt[OPT_BLKSIZE], "netascii get: no tsize asked for");
+	}
 	{
 		static const char *const n[] = { "blksize" };
 		static const char *const v[] = { "8" };

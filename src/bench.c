@@ -80,6 +80,8 @@ void bench_hash_update(struct bench_hash *h, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
+	if (!len)
+		return;	/* data may be NULL then */
 	h->total += len;
 	if (h->tail_len) {
 		size_t take = 32 - h->tail_len < len ? 32 - h->tail_len : len;
@@ -180,7 +182,8 @@ char *bench_summary(struct bench_stats *st, char *buf, size_t size)
 	double secs = (double)st->elapsed_us / 1e6;
 	size_t n = st->n_latency;
 
-	qsort(st->latency_us, n, sizeof(*st->latency_us), cmp_u64);
+	if (n)
+		qsort(st->latency_us, n, sizeof(*st->latency_us), cmp_u64);
 	snprintf(buf, size,
 		 "sessions=%" PRIu64 " completed=%" PRIu64 " failed=%" PRIu64 " bytes=%" PRIu64
 		 " seconds=%.3f MiBps=%.2f tps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f"

@@ -118,40 +118,38 @@ static int local_name(const struct getput_opts *o, char *out, size_t size)
 	return 0;
 }
 
-static int open_local(struct getput_opts *o, struct run *r)
+/* put: the file to send.  Returns 0 or -errno. */
+static int open_source(struct getput_opts *o, struct run *r)
 {
-	if (o->conf.op == CLIENT_PUT) {
-		struct stat st;
+	struct stat st;
 
-		snprintf(r->path, sizeof(r->path), "%s", o->local);
-		if (strcmp(o->local, "-") == 0) {
-			r->fd = STDIN_FILENO;
-			return 0;
-		}
-		r->fd = open(o->local, O_RDONLY | O_CLOEXEC);
-		if (r->fd < 0 || fstat(r->fd, &st) < 0)
-			return -errno;
-		if (S_ISDIR(st.st_mode))
-			return -EISDIR;
-		o->conf.put_size_known = S_ISREG(st.st_mode);
-		o->conf.put_size = (uint64_t)st.st_size;
+	snprintf(r->path, sizeof(r->path), "%s", o->local);
+	if (strcmp(o->local, "-") == 0) {
+		r->fd = STDIN_FILENO;
 		return 0;
 	}
+	r->fd = open(o->local, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0 || fstat(r->fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	o->conf.put_size_known = S_ISREG(st.st_mode);
+	o->conf.put_size = (uint64_t)st.st_size;
+	return 0;
+}
 
-	if (local_name(o, r->path, sizeof(r->path)) < 0) {
-		say("%s: cannot make a local name from it; give LOCAL", o->uri.file);
-		return -EINVAL;
-	}
-	if (strcmp(r->path, "-") == 0) {
-		r->fd = STDOUT_FILENO;
-		return 0;
-	}
-
+/* get: the temporary file that becomes r->path.  Returns 0 or -errno. */
+static int open_target(struct run *r)
+{
 	char dir[PATH_MAX];
 	const char *slash = strrchr(r->path, '/');
 	struct upload_policy pol = { .allow_create = true, .plain_perms = true };
 	int dirfd, err;
 
+	if (strcmp(r->path, "-") == 0) {
+		r->fd = STDOUT_FILENO;
+		return 0;
+	}
 	if (slash)
 		snprintf(dir, sizeof(dir), "%.*s", slash == r->path ? 1 : (int)(slash - r->path), r->path);
 	else
@@ -168,6 +166,28 @@ static int open_local(struct getput_opts *o, struct run *r)
 	r->temp = true;
 	r->fd = r->up.fd;
 	return 0;
+}
+
+/* Open LOCAL; returns an exit status, having said what went wrong. */
+static int open_local(struct getput_opts *o, struct run *r)
+{
+	struct stat st;
+	int err;
+
+	if (o->conf.op == CLIENT_GET && local_name(o, r->path, sizeof(r->path)) < 0) {
+		say("%s: cannot make a local name from it; give LOCAL", o->uri.file);
+		return CLIENT_EUSAGE;
+	}
+	err = o->conf.op == CLIENT_PUT ? open_source(o, r) : open_target(r);
+	if (!err)
+		return CLIENT_OK;
+	/* Only a regular file is replaced: a new one would take the place of
+	 * a link or device, not write through it. */
+	if (err == -EACCES && o->conf.op == CLIENT_GET && lstat(r->path, &st) == 0 && !S_ISREG(st.st_mode))
+		say("%s: not a regular file, it is not replaced", r->path);
+	else
+		say("%s: %s", r->path, strerror(-err));
+	return CLIENT_ELOCAL;
 }
 
 /* Receive every datagram that is waiting. */
@@ -266,13 +286,9 @@ int getput_run(struct getput_opts *o)
 		say("cannot resolve host '%s'", o->uri.host);
 		return CLIENT_EUSAGE;
 	}
-	err = open_local(o, &r);
-	if (err == -EINVAL)
-		return CLIENT_EUSAGE;
-	if (err < 0) {
-		say("%s: %s", r.path[0] ? r.path : o->local, strerror(-err));
-		return CLIENT_ELOCAL;
-	}
+	status = open_local(o, &r);
+	if (status)
+		goto out_close_local;
 	r.sock = client_socket(server.sa.sa_family, window_rcvbuf(&o->conf));
 	if (r.sock < 0) {
 		say("cannot open a socket: %s", strerror(-r.sock));

@@ -721,8 +721,8 @@ static int setup(struct bench *b, struct bench_conf *bc)
 	}
 	/* One thread reads every socket: give each room for several windows
 	 * while it serves the others (a limit, not memory taken). */
-	uint64_t window = (uint64_t)(PACKET_HDR + (bc->conf.blksize ? bc->conf.blksize : 512)) *
-			  (bc->conf.windowsize ? bc->conf.windowsize : 1) * 4;
+	uint64_t window = 4 * client_window_bytes(&bc->conf);
+
 	b->rcvbuf = window < (1 << 20) ? 1 << 20 : window > (8 << 20) ? 8 << 20 : (int)window;
 	return 0;
 }

@@ -223,6 +223,12 @@ size_t client_rx_size(const struct client_conf *c)
 	return PACKET_HDR + bs + 1;
 }
 
+uint64_t client_window_bytes(const struct client_conf *c)
+{
+	return (uint64_t)(PACKET_HDR + (c->blksize ? c->blksize : OPT_BLKSIZE_DEFAULT)) *
+	       (c->windowsize ? c->windowsize : 1);
+}
+
 static void arm(struct client_session *s, uint64_t now)
 {
 	s->deadline_us = now + s->conf->timeout_us;

@@ -174,6 +174,9 @@ size_t client_rx_size(const struct client_conf *c);
 /* Release memory; the session may be started again afterwards. */
 void client_free(struct client_session *s);
 
+/* Bytes of one window as asked for (DATA headers included). */
+uint64_t client_window_bytes(const struct client_conf *c);
+
 /* Open a non-blocking UDP socket for family with a receive buffer of at
  * least rcvbuf bytes (forced beyond rmem_max when allowed).  fd or -errno. */
 int client_socket(int family, int rcvbuf);

@@ -262,10 +262,10 @@ static void summary(const struct getput_opts *o, const struct client_session *s)
 		s->oack ? "" : " (no options acknowledged)", (unsigned long long)s->retransmits);
 }
 
+/* Room for two windows: the next one may arrive before this one is read. */
 static int window_rcvbuf(const struct client_conf *c)
 {
-	uint64_t want = (uint64_t)(PACKET_HDR + (c->blksize ? c->blksize : 512)) *
-			(c->windowsize ? c->windowsize : 1) * 2;
+	uint64_t want = 2 * client_window_bytes(c);
 
 	return want > RCVBUF_MAX ? RCVBUF_MAX : (int)want;
 }

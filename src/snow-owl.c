@@ -157,9 +157,10 @@ static void parse_uri(const char *s, struct client_uri *u)
 
 int main(int argc, char **argv)
 {
-	static struct bench_conf bc;	/* holds the URI: large */
+	/* Static: they hold URIs of a few KiB. */
+	static struct bench_conf bc;
 	static struct getput_opts gp;
-	struct client_conf *conf = &bc.conf;
+	struct client_conf conf;
 	enum { CMD_GET, CMD_PUT, CMD_BENCH } cmd;
 	const char *bench_only = NULL;
 	bool mode_given = false;
@@ -186,36 +187,36 @@ int main(int argc, char **argv)
 	else
 		usage_error("unknown command '%s': get, put or bench", argv[1]);
 
-	client_conf_init(conf, cmd == CMD_PUT ? CLIENT_PUT : CLIENT_GET, NULL);
+	client_conf_init(&conf, cmd == CMD_PUT ? CLIENT_PUT : CLIENT_GET, NULL);
 	bc.concurrency = 1;
 	argv++;
 	argc--;
 	while ((opt = getopt_long(argc, argv, "b:w:t:r:m:qvhVc:n:d:", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
-			conf->blksize = (unsigned)number("-b", optarg, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX);
+			conf.blksize = (unsigned)number("-b", optarg, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX);
 			break;
 		case 'w':
-			conf->windowsize = (unsigned)number("-w", optarg, 1, OPT_WINDOWSIZE_MAX);
+			conf.windowsize = (unsigned)number("-w", optarg, 1, OPT_WINDOWSIZE_MAX);
 			break;
 		case 't':
-			conf->timeout_us = seconds("-t", optarg);
+			conf.timeout_us = seconds("-t", optarg);
 			break;
 		case 'r':
-			conf->retries = (unsigned)number("-r", optarg, 0, 1000);
+			conf.retries = (unsigned)number("-r", optarg, 0, 1000);
 			break;
 		case LONG_TSIZE:
-			conf->tsize = true;
+			conf.tsize = true;
 			break;
 		case LONG_NO_TSIZE:
-			conf->tsize = false;
+			conf.tsize = false;
 			break;
 		case 'm':
 			mode = mode_arg(optarg);
 			mode_given = true;
 			break;
 		case LONG_ROLLOVER:
-			conf->rollover = (int)number("--rollover", optarg, 0, 1);
+			conf.rollover = (int)number("--rollover", optarg, 0, 1);
 			break;
 		case 'q':
 			gp.quiet = bc.quiet = true;
@@ -303,10 +304,11 @@ int main(int argc, char **argv)
 	const struct client_uri *uri = cmd == CMD_BENCH ? &bc.uri : &gp.uri;
 	if (uri->mode_set && mode_given && uri->mode != mode)
 		usage_error("-m and the URI's ;mode= differ");
-	conf->mode = uri->mode_set ? uri->mode : mode;
-
-	if (cmd == CMD_BENCH)
+	conf.mode = uri->mode_set ? uri->mode : mode;
+	if (cmd == CMD_BENCH) {
+		bc.conf = conf;
 		return bench_run(&bc);
-	gp.conf = *conf;
+	}
+	gp.conf = conf;
 	return getput_run(&gp);
 }

@@ -61,7 +61,7 @@ void server_conf_init(struct server_conf *c)
 	c->batch = 32;
 	c->rcvbuf = 4 << 20;
 	c->max_transfers = 1024;
-	c->max_per_client = 128;
+	c->max_per_client = 0;	/* as tftpd-hpa: clients behind NAT share an address */
 	c->queue_max = 4096;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;

@@ -59,7 +59,7 @@ static const char usage_text[] =
 	"  -R, --port-range LOW:HIGH  transfer sockets use ports in this range\n"
 	"      --max-transfers N    transfers at once (default 1024)\n"
 	"      --max-per-client N   transfers at once per client address\n"
-	"                           (default 128; 0 no limit)\n"
+	"                           (default 0: no limit)\n"
 	"      --queue N            requests waiting for a free slot (default 4096)\n"
 	"      --rcvbuf BYTES       receive buffer of listening sockets (default 4 MiB)\n"
 	"      --drain-timeout SECS on SIGTERM, time transfers get to finish (default 30)\n"

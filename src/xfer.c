@@ -590,9 +590,11 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 
 	t->oack = t->opt.acked != 0;
 	if (t->oack) {
+		/* Not timed: a client that lost our OACK or its first ACK
+		 * answers after its own timer, and one such sample would
+		 * inflate the timeout for the whole transfer. */
 		t->state = XS_OACK;
 		send_oack(t);
-		probe_start(t, now);
 		arm(t, now);
 	} else if (t->op == OP_RRQ) {
 		t->state = XS_SEND;
@@ -600,7 +602,6 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	} else {
 		t->state = XS_RECV;
 		send_ack(t, 0);
-		probe_start(t, now);
 		arm(t, now);
 	}
 	return xfer_done(t) ? -1 : 0;

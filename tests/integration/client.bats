@@ -492,7 +492,7 @@ EOF
 @test "bench: --loss 5 --seed 1 still completes every session, with retransmits" {
 	srv_start snow-owld
 	make_file "$ROOT/f100k" 102400
-	run -0 "$SNOW_OWL" bench -c 8 -n 40 -b 1468 -w 16 -t 0.2 --loss 5 --seed 1 \
+	run -0 "$SNOW_OWL" bench -c 8 -n 40 -b 1468 -w 16 -t 0.2 -r 20 --loss 5 --seed 1 \
 		--verify-file "$ROOT/f100k" "$(url 127.0.0.1 f100k)"
 	[[ ${lines[-1]} == "sessions=40 completed=40 failed=0 bytes=4096000 "* ]]
 	[[ $(key retransmits) -gt 0 ]]

@@ -61,7 +61,7 @@ def main():
     drop_data = {int(x) for x in args.drop_data.split(",") if x}
     drop_ack = {int(x) for x in args.drop_ack.split(",") if x}
     swap_data = {int(x) for x in args.swap_data.split(",") if x}
-    held = []          # (sock, pkt, addr) waiting for the next packet to pass
+    held = {"s2c": [], "c2s": []}   # packets waiting for the next one to pass
     rng = random.Random(args.seed)
 
     front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -100,9 +100,9 @@ def main():
         return False
 
     def release(sock, addr):
-        while held:
-            pkt = held.pop(0)
-            record("s2c" if sock is tid else "c2s", pkt, "late")
+        while held["s2c"]:
+            pkt = held["s2c"].pop(0)
+            record("s2c", pkt, "late")
             sock.sendto(pkt, addr)
 
     def to_server(pkt):
@@ -152,7 +152,7 @@ def main():
                     record("s2c", pkt, "dropped")
                     continue
                 if hold(pkt):
-                    held.append(pkt)
+                    held["s2c"].append(pkt)
                     continue
                 record("s2c", pkt)
                 tid.sendto(pkt, client)
@@ -162,12 +162,12 @@ def main():
                     record("c2s", pkt, "dropped")
                     continue
                 if hold(pkt):
-                    held.append(pkt)
+                    held["c2s"].append(pkt)
                     continue
                 to_server(pkt)
-                for late in held:
+                for late in held["c2s"]:
                     to_server(late)
-                held.clear()
+                held["c2s"].clear()
 
 
 if __name__ == "__main__":

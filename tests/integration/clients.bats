@@ -368,7 +368,7 @@ sys.stdout.buffer.write(d.replace(b"\r", b"\r\0").replace(b"\n", b"\r\n"))' "$DA
 	[[ ${lines[1]} == "GOT 70464 bytes in 138 blocks, "*", 0 dups" ]]
 	assert_same "$DATA/fwin" "$WORK/b"
 	wait_log 'file="fwin" .*options=- .*retransmits=0 outcome=complete'
-	wait_log 'file="fwin" .*options=windowsize=4 .*retransmits=0 outcome=complete'
+	wait_log 'file="fwin" .*options=timeout=5,windowsize=4 .*retransmits=0 outcome=complete'
 }
 
 @test "windowed upload: blocks lost on the way are sent again after the server's ACK (raw client)" {

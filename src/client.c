@@ -283,6 +283,7 @@ static void send_ack(struct client_session *s, uint64_t block)
 {
 	uint8_t buf[PACKET_HDR];
 
+	s->ack_sent = block;
 	packet_build_ack(buf, sizeof(buf), win_wire(block, s->rollover));
 	(void)send_to_peer(s, buf, sizeof(buf));
 }
@@ -346,6 +347,23 @@ static void receive_data(struct client_session *s, const struct packet_data *d, 
 	int r;
 
 	if (k != s->received + 1) {
+		uint64_t back = win_back(s->received, d->block, s->rollover);
+
+		/* A repeat of a block not acknowledged yet is the tail of a
+		 * window the server has already rewound: an ACK would make
+		 * it rewind again.  A repeat of an acknowledged block means
+		 * our ACK was lost: answer that. */
+		if (back <= s->windowsize) {
+			uint64_t repeat = s->received - back;
+
+			/* Repeats counting up again: the sender started its
+			 * window over, so our last answer may have been lost. */
+			if (repeat <= s->last_repeat)
+				s->gap_acked = false;
+			s->last_repeat = repeat;
+			if (repeat > s->ack_sent && ++s->dups < s->windowsize)
+				return;
+		}
 		/* Dropped.  One ACK per gap says where to resume; more would
 		 * only multiply the server's resends. */
 		if (!s->gap_acked) {
@@ -370,6 +388,8 @@ static void receive_data(struct client_session *s, const struct packet_data *d, 
 	s->received = k;
 	s->wire_bytes += d->len;
 	s->gap_acked = false;
+	s->dups = 0;
+	s->last_repeat = 0;
 	s->tries = 0;
 	if (final) {
 		send_ack(s, k);

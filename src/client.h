@@ -122,6 +122,9 @@ struct client_session {
 	uint64_t received;		/* highest block received in order */
 	unsigned win_count;		/* blocks since the last ACK */
 	bool gap_acked;			/* the current gap was answered */
+	uint64_t ack_sent;		/* the block our last ACK named */
+	unsigned dups;			/* repeats ignored since the last new block */
+	uint64_t last_repeat;		/* the last repeated block seen */
 	struct netascii_dec dec;
 	uint8_t *decoded;		/* netascii: blksize + 1 bytes */
 

@@ -51,7 +51,7 @@ static const char usage_text[] =
 	"  -U, --umask UMASK        mode mask for created files (default 022)\n"
 	"  -B, --max-blksize N      largest blksize granted (default 65464)\n"
 	"      --max-windowsize N   largest windowsize granted (default 64)\n"
-	"  -T, --timeout USEC       first retransmission timeout (default 1000000)\n"
+	"  -T, --timeout USEC       timeout before a round trip is measured (default 250000)\n"
 	"      --retries N          timeouts in a row before giving up (default 10)\n"
 	"  -r, --refuse OPTION      never acknowledge OPTION\n"
 	"  -t, --idle-timeout SECS  systemd/inetd modes: exit after SECS idle\n"

@@ -37,6 +37,22 @@ static inline uint64_t win_unwrap(uint64_t base, uint16_t w, unsigned rollover)
 	return base + (uint16_t)(w - bw);
 }
 
+/*
+ * How far back from base the block numbered w lies (0 for base itself),
+ * for telling a duplicate of a recent block from a gap ahead.
+ */
+static inline uint64_t win_back(uint64_t base, uint16_t w, unsigned rollover)
+{
+	uint16_t bw = win_wire(base, rollover);
+
+	if (rollover == 1) {
+		if (w == 0 || bw == 0)
+			return w == bw ? 0 : UINT64_MAX;
+		return (uint64_t)((bw + 65535 - w) % 65535);
+	}
+	return (uint16_t)(bw - w);
+}
+
 enum win_ack {
 	WIN_ACK_NEW,		/* acknowledges new blocks: slide to it */
 	WIN_ACK_DUPLICATE,	/* the last acknowledged block again: ignore */

@@ -43,8 +43,8 @@ void xfer_conf_init(struct xfer_conf *c)
 	memset(c, 0, sizeof(*c));
 	opt_limits_init(&c->lim);
 	c->upload.umask = 022;
-	c->rto_us = 1000000;
-	c->rto_min_us = 10000;
+	c->rto_us = 250000;
+	c->rto_min_us = 2000;
 	c->rto_max_us = 5000000;
 	c->max_retries = 10;
 	c->giveup_us = 30000000;
@@ -141,6 +141,7 @@ static void send_oack(struct transfer *t)
 
 static void send_ack(struct transfer *t, uint64_t block)
 {
+	t->ack_sent = block;
 	uint8_t buf[PACKET_HDR];
 
 	packet_build_ack(buf, sizeof(buf), win_wire(block, t->opt.rollover));
@@ -468,6 +469,23 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		return;
 	}
 	if (k != t->received + 1) {
+		uint64_t back = win_back(t->received, d->block, t->opt.rollover);
+
+		/* A repeat of a block not yet acknowledged is the tail of a
+		 * window the sender has already rewound: answering it would
+		 * make it rewind again.  A repeat of an acknowledged block
+		 * means our ACK was lost: answer that. */
+		if (back <= t->opt.windowsize) {
+			uint64_t repeat = t->received - back;
+
+			/* Repeats counting up again: the sender started its
+			 * window over, so our last answer may have been lost. */
+			if (repeat <= t->last_repeat)
+				t->gap_acked = false;
+			t->last_repeat = repeat;
+			if (repeat > t->ack_sent && ++t->dups < t->opt.windowsize)
+				return;
+		}
 		/* Duplicate, stale or after a gap: dropped.  One ACK of the
 		 * last in-order block per gap tells the sender where to
 		 * resume; more would only multiply its resends. */
@@ -492,6 +510,8 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	t->received = k;
 	t->bytes += d->len;
 	t->gap_acked = false;
+	t->dups = 0;
+	t->last_repeat = 0;
 	progress(t, now);
 	if (final) {
 		r = upload_commit(&t->up);

@@ -86,6 +86,9 @@ struct transfer {
 	/* Receiver. */
 	uint64_t received;		/* highest block received in order */
 	unsigned win_count;		/* blocks since the last ACK we sent */
+	uint64_t ack_sent;		/* the block our last ACK named */
+	unsigned dups;			/* repeats ignored since the last new block */
+	uint64_t last_repeat;		/* the last repeated block seen */
 	bool gap_acked;			/* already answered the current gap */
 	struct netascii_dec dec;
 	struct upload up;

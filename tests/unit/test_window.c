@@ -193,8 +193,34 @@ static void test_exhaustive(void)
 	}
 }
 
+/* win_back: how far behind base a repeated block lies, across the wrap. */
+static void test_back(void)
+{
+	is_int(win_back(100, 100, 0), 0, "back: the base itself is 0 behind");
+	is_int(win_back(100, 85, 0), 15, "back: 15 behind");
+	is_int(win_back(65540, win_wire(65530, 0), 0), 10, "back: across the wrap to 0");
+	is_int(win_back(65540, win_wire(65540 + 1, 0), 0), 65535, "back: a block ahead looks far behind");
+	is_int(win_back(65540, win_wire(65530, 1), 1), 10, "back: across the wrap to 1");
+	is_int(win_back(65536, 65535, 1), 1, "back: rollover 1, 65535 is just before 65536");
+	ok(win_back(65536, 0, 1) > 65535, "back: rollover 1, wire 0 is never a recent block");
+	for (uint64_t base = 65500; base < 65600; base++) {
+		for (unsigned r = 0; r < 2; r++) {
+			uint64_t d, bad = 0;
+
+			for (d = 0; d <= 64 && d < base; d++)
+				if (win_back(base, win_wire(base - d, r), r) != d)
+					bad++;
+			if (bad)
+				ok(0, "back: base %llu rollover %u: %llu wrong", (unsigned long long)base, r,
+				   (unsigned long long)bad);
+		}
+	}
+	ok(1, "back: every distance 0..64 around the wrap, both rollovers");
+}
+
 int main(void)
 {
+	test_back();
 	test_wire();
 	test_unwrap();
 	test_classify();

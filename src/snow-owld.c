@@ -31,6 +31,7 @@ enum {
 	LONG_QUEUE,
 	LONG_RCVBUF,
 	LONG_DRAIN_TIMEOUT,
+	LONG_SECCOMP_LOG,
 };
 
 static const char usage_text[] =
@@ -63,6 +64,7 @@ static const char usage_text[] =
 	"      --queue N            requests waiting for a free slot (default 4096)\n"
 	"      --rcvbuf BYTES       receive buffer of listening sockets (default 4 MiB)\n"
 	"      --drain-timeout SECS on SIGTERM, time transfers get to finish (default 30)\n"
+	"      --seccomp-log        debug: log system calls the filter would kill\n"
 	"      --read-only          refuse every upload\n"
 	"      --batch N            requests read per system call (default 32)\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
@@ -94,6 +96,7 @@ static const struct option long_opts[] = {
 	{ "queue", required_argument, NULL, LONG_QUEUE },
 	{ "rcvbuf", required_argument, NULL, LONG_RCVBUF },
 	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
+	{ "seccomp-log", no_argument, NULL, LONG_SECCOMP_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -289,6 +292,9 @@ int main(int argc, char **argv)
 		case LONG_RCVBUF:
 			c.rcvbuf = (int)number("--rcvbuf", optarg, 0, 1u << 30);
 			break;
+		case LONG_SECCOMP_LOG:
+			c.sandbox.seccomp_log = true;
+			break;
 		case LONG_DRAIN_TIMEOUT:
 			c.drain_timeout_s = (unsigned)number("--drain-timeout", optarg, 0, 86400);
 			break;
@@ -343,6 +349,7 @@ int main(int argc, char **argv)
 			add_address(&c, "[::]");
 	}
 
+	c.sandbox.writable = c.xfer.allow_write;
 	c.rootfd = open(c.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c.rootfd < 0) {
 		log_err("cannot open %s: %m", c.root);

@@ -328,6 +328,8 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+	/* Past --max-upload a write fails with EFBIG instead of killing. */
+	signal(SIGXFSZ, SIG_IGN);
 	r = sandbox_enter(&d->conf->sandbox, d->rootfd);
 	if (r < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-r));

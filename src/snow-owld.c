@@ -32,6 +32,7 @@ enum {
 	LONG_RCVBUF,
 	LONG_DRAIN_TIMEOUT,
 	LONG_SECCOMP_LOG,
+	LONG_MAX_UPLOAD,
 };
 
 static const char usage_text[] =
@@ -66,6 +67,7 @@ static const char usage_text[] =
 	"      --drain-timeout SECS on SIGTERM, time transfers get to finish (default 30)\n"
 	"      --seccomp-log        debug: log system calls the filter would kill\n"
 	"      --read-only          refuse every upload\n"
+	"      --max-upload SIZE    largest upload (bytes, or with K, M, G); default no limit\n"
 	"      --batch N            requests read per system call (default 32)\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
 	"  -V, --version            print the version\n"
@@ -97,6 +99,7 @@ static const struct option long_opts[] = {
 	{ "rcvbuf", required_argument, NULL, LONG_RCVBUF },
 	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
 	{ "seccomp-log", no_argument, NULL, LONG_SECCOMP_LOG },
+	{ "max-upload", required_argument, NULL, LONG_MAX_UPLOAD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -119,6 +122,26 @@ static uint64_t number(const char *opt, const char *s, uint64_t min, uint64_t ma
 		exit(2);
 	}
 	return v;
+}
+
+/* A size: digits with an optional K, M or G (binary multiples). */
+static uint64_t size_arg(const char *opt, const char *s)
+{
+	char num[24];
+	size_t n = strlen(s);
+	unsigned shift = 0;
+
+	if (n && strchr("kKmMgG", s[n - 1])) {
+		shift = strchr("kK", s[n - 1]) ? 10 : strchr("mM", s[n - 1]) ? 20 : 30;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(num)) {
+		fprintf(stderr, "snow-owld: %s: '%s' is not a size\n", opt, s);
+		exit(2);
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	return number(opt, num, 1, UINT64_MAX >> 30) << shift;
 }
 
 static void refuse_option(struct server_conf *c, const char *name)
@@ -292,6 +315,9 @@ int main(int argc, char **argv)
 		case LONG_RCVBUF:
 			c.rcvbuf = (int)number("--rcvbuf", optarg, 0, 1u << 30);
 			break;
+		case LONG_MAX_UPLOAD:
+			c.xfer.upload_max = size_arg("--max-upload", optarg);
+			break;
 		case LONG_SECCOMP_LOG:
 			c.sandbox.seccomp_log = true;
 			break;
@@ -350,6 +376,7 @@ int main(int argc, char **argv)
 	}
 
 	c.sandbox.writable = c.xfer.allow_write;
+	c.sandbox.fsize_max = c.xfer.upload_max;
 	c.rootfd = open(c.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c.rootfd < 0) {
 		log_err("cannot open %s: %m", c.root);

@@ -500,6 +500,12 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		fail(t, XO_FAILED, ERR_ILLEGAL_OP, "Block larger than negotiated blksize");
 		return;
 	}
+	/* The running count, for clients that announce no size (the
+	 * child's RLIMIT_FSIZE backs this up). */
+	if (t->conf->upload_max && t->bytes + d->len > t->conf->upload_max) {
+		fail(t, XO_FAILED, ERR_DISK_FULL, "File too large");
+		return;
+	}
 	t->state = XS_RECV;
 	final = d->len < t->opt.blksize;
 	r = store(t, d->data, d->len, final);
@@ -546,6 +552,9 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 		return refuse(t, ERR_ACCESS, "Uploads are disabled");
 	if (opt_negotiate(req, &t->conf->lim, NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
+	/* An announced size over the limit is refused before any data. */
+	if (t->conf->upload_max && t->opt.tsize_known && t->opt.tsize > t->conf->upload_max)
+		return refuse(t, ERR_DISK_FULL, "File too large");
 	r = upload_begin(&t->up, rootfd, rel, &t->conf->upload);
 	if (r < 0)
 		return refuse(t, path_errno_to_tftp(r), NULL);

@@ -26,6 +26,7 @@ struct xfer_conf {
 	struct opt_limits lim;
 	struct upload_policy upload;
 	bool allow_write;		/* WRQ accepted at all */
+	uint64_t upload_max;		/* largest upload in bytes; 0: no limit */
 	uint64_t rto_us;		/* timeout before the first round trip is measured (-T) */
 	uint64_t rto_min_us;		/* floor of the adaptive timeout */
 	uint64_t rto_max_us;		/* ceiling of the adaptive timeout and its backoff */

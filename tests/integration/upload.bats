@@ -292,3 +292,22 @@ upload_past() { # BYTES
 	wait_for 3 no_children
 	[[ -z $(ls -A "$ROOT/up") ]]
 }
+
+@test "--max-upload: an announced size over it gets ERROR 3 before any data; the running count stops the rest" {
+	need_cmd tftp
+	make_upload_dir up
+	start_server -c --max-upload 100K
+	run tftp_raw req wrq up/big octet tsize 200000
+	[[ $output == "ERROR 3 File too large" ]]
+	# No size announced (tftp-hpa sends none): refused once over the limit.
+	make_local big 300000
+	run hpa_put up/big "$WORK/big"
+	assert_contains "$output" "File too large"
+	wait_log 'op=WRQ file="up/big".*outcome=failed'
+	[[ -z $(ls -A "$ROOT/up") ]]
+	# Within the limit uploads still work.
+	make_local small 90000
+	hpa_put up/small "$WORK/small"
+	wait_log 'op=WRQ file="up/small".*outcome=complete'
+	assert_same "$WORK/small" "$ROOT/up/small"
+}

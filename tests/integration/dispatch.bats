@@ -30,10 +30,19 @@ fetch_hello() {
 	assert_same "$ROOT/hello.txt" "$WORK/h"
 }
 
+# systemd-socket-activate passes on only the variables named with -E: a
+# sanitizer build needs its runtime options (no leak check at exit) too.
+activate_env() {
+	ACT_ENV=()
+	[[ -z ${ASAN_OPTIONS-} ]] || ACT_ENV+=(-E "ASAN_OPTIONS=$ASAN_OPTIONS")
+	[[ -z ${UBSAN_OPTIONS-} ]] || ACT_ENV+=(-E "UBSAN_OPTIONS=$UBSAN_OPTIONS")
+}
+
 # The daemon started by systemd-socket-activate, exec'd in place.
 start_activated() {
 	free_port
-	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" -l "[::1]:$PORT" \
+	activate_env
+	systemd-socket-activate --datagram "${ACT_ENV[@]}" -l "127.0.0.1:$PORT" -l "[::1]:$PORT" \
 		"$SNOW_OWLD" "$@" "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
 	ACT_PID=$!
 	wait_for 5 grep -q "Listening on \[::1\]:$PORT" "$SERVER_LOG"
@@ -75,7 +84,8 @@ PY
 	local listener=$!
 	wait_for 5 test -S "$sock"
 	free_port
-	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" -E NOTIFY_SOCKET="$sock" \
+	activate_env
+	systemd-socket-activate --datagram "${ACT_ENV[@]}" -l "127.0.0.1:$PORT" -E NOTIFY_SOCKET="$sock" \
 		"$SNOW_OWLD" -t 2 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
 	ACT_PID=$!
 	wait_for 5 grep -q "Listening on 127.0.0.1:$PORT" "$SERVER_LOG"
@@ -363,7 +373,8 @@ PY
 	chmod 0755 "$ROOT"
 	copy_demo
 	free_port
-	systemd-socket-activate --datagram -l "127.0.0.1:$PORT" \
+	activate_env
+	systemd-socket-activate --datagram "${ACT_ENV[@]}" -l "127.0.0.1:$PORT" \
 		setpriv --reuid=65533 --regid=65533 --clear-groups \
 		--inh-caps=+sys_chroot,+setuid,+setgid --ambient-caps=+sys_chroot,+setuid,+setgid \
 		"$SNOW_OWLD" -s -t 3 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &

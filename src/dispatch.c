@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -43,12 +44,15 @@
 #include "packet.h"
 #include "peers.h"
 #include "server.h"
+#include "worker.h"
 
 #define BATCH_MAX 256
 /* Requests larger than this are not TFTP requests we could serve. */
 #define REQUEST_MAX 4096
 #define QUEUE_AGE_US (10 * 1000000ull)	/* the client gave up long ago */
 #define STATUS_INTERVAL_US 1000000ull
+#define WORKER_SLOTS 64		/* workers, with those retiring after SIGHUP */
+#define RESPAWN_DELAY_US 1000000ull	/* after a worker died young */
 
 void server_conf_init(struct server_conf *c)
 {
@@ -67,6 +71,22 @@ void server_conf_init(struct server_conf *c)
 	c->drain_timeout_s = 30;
 }
 
+/* A pre-forked worker (--workers). */
+struct wproc {
+	pid_t pid;			/* 0: slot free */
+	int ctl;			/* our end of its control socket */
+	unsigned load;			/* transfers it runs */
+	bool retiring;			/* takes no more (SIGHUP) */
+	uint64_t started_us;
+};
+
+/* A transfer running in a worker, by id - 1.  The addresses let the
+ * dispatcher tell the client when its worker died. */
+struct wxfer {
+	int worker;			/* -1: free */
+	union sockaddr_any peer, local;
+};
+
 /* A request waiting for a free slot. */
 struct pending {
 	struct peer_key key;
@@ -80,7 +100,9 @@ struct pending {
 struct dispatcher {
 	const struct server_conf *conf;
 	int rootfd;			/* reopened on SIGHUP */
-	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
+	/* Listeners, the signalfd at [nfd], the workers' control sockets
+	 * from [nfd + 1]. */
+	struct pollfd pfd[SERVER_LISTEN_MAX + 1 + WORKER_SLOTS];
 	int family[SERVER_LISTEN_MAX];
 	union sockaddr_any bound[SERVER_LISTEN_MAX];	/* each listener's address */
 	int nfd;			/* listeners; pfd[nfd] is the signalfd */
@@ -91,6 +113,12 @@ struct dispatcher {
 	struct pending *queue;		/* ring of queue_max slots */
 	unsigned q_head, q_len;		/* q_len counts holes up to the tail */
 	uint64_t served, failed, dropped_busy;
+	struct wproc wk[WORKER_SLOTS];
+	struct wxfer *wx;		/* max_transfers entries */
+	uint32_t *wx_free;		/* free ids */
+	unsigned wx_nfree;
+	struct sandbox_conf wsandbox;	/* the workers' sandbox */
+	uint64_t respawn_us;		/* when to replace workers that died */
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
 	struct mmsghdr msg[BATCH_MAX];
@@ -339,14 +367,256 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	_exit(r < 0 ? 1 : 0);
 }
 
+/* ---- Workers ------------------------------------------------------------ */
+
+static struct pollfd *wk_pfd(struct dispatcher *d, int i)
+{
+	return &d->pfd[d->nfd + 1 + i];
+}
+
+/* Close every descriptor a new process must not keep, but keep. */
+static void close_inherited(struct dispatcher *d, int keep)
+{
+	for (int i = 0; i <= d->nfd + WORKER_SLOTS; i++)
+		if (d->pfd[i].fd >= 0 && d->pfd[i].fd != keep)
+			close(d->pfd[i].fd);
+}
+
+static int start_worker(struct dispatcher *d, int i, uint64_t now)
+{
+	int sv[2], big = 4 << 20;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("workers: socketpair: %m");
+		return -errno;
+	}
+	/* Room for a storm's handoffs in flight (root may exceed wmem_max). */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	pid = fork();
+	if (pid < 0) {
+		log_err("workers: fork: %m");
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int r;
+
+		close(sv[0]);
+		close_inherited(d, sv[1]);
+		sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+		signal(SIGXFSZ, SIG_IGN);	/* past --max-upload: EFBIG */
+		r = sandbox_enter(&d->wsandbox, d->rootfd);
+		if (r < 0) {
+			log_err("worker cannot enter the sandbox: %s", strerror(-r));
+			_exit(2);
+		}
+		_exit(worker_run(&d->conf->xfer, sv[1], d->rootfd));
+	}
+	close(sv[1]);
+	d->wk[i] = (struct wproc){ .pid = pid, .ctl = sv[0], .started_us = now };
+	*wk_pfd(d, i) = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	return 0;
+}
+
+/* Start workers until --workers of them take transfers. */
+static void fill_workers(struct dispatcher *d, uint64_t now)
+{
+	unsigned active = 0;
+
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].pid && !d->wk[i].retiring)
+			active++;
+	for (int i = 0; i < WORKER_SLOTS && active < d->conf->workers; i++) {
+		if (d->wk[i].pid)
+			continue;
+		if (start_worker(d, i, now) < 0)
+			break;
+		active++;
+	}
+}
+
+/* The least loaded worker that takes transfers, or -1. */
+static int pick_worker(const struct dispatcher *d)
+{
+	int best = -1;
+
+	for (int i = 0; i < WORKER_SLOTS; i++) {
+		const struct wproc *w = &d->wk[i];
+
+		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->load < d->wk[best].load))
+			best = i;
+	}
+	return best;
+}
+
+static void forget_transfer(struct dispatcher *d, uint32_t id, bool ok)
+{
+	struct wxfer *x = &d->wx[id - 1];
+
+	d->wk[x->worker].load--;
+	x->worker = -1;
+	d->wx_free[d->wx_nfree++] = id;
+	peers_remove_pid(d->live, (pid_t)id);
+	if (ok)
+		d->served++;
+	else
+		d->failed++;
+	d->status_dirty = true;
+}
+
+/* Read the worker's reports of ended transfers. */
+static void read_done(struct dispatcher *d, int i, uint64_t now)
+{
+	struct worker_done done[128];
+	ssize_t n;
+
+	if (d->wk[i].ctl < 0)
+		return;
+	while ((n = recv(d->wk[i].ctl, done, sizeof(done), MSG_DONTWAIT)) > 0) {
+		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++) {
+			uint32_t id = done[k].id;
+
+			if (id == 0 || id > d->conf->max_transfers || d->wx[id - 1].worker != i) {
+				log_err("worker %ld reported an unknown transfer", (long)d->wk[i].pid);
+				continue;
+			}
+			forget_transfer(d, id, done[k].ok);
+		}
+		d->last_activity_us = now;
+	}
+}
+
+/* Tell the client of a transfer whose worker died, from the transfer's
+ * own port (free again, since the socket died with the worker). */
+static void abort_orphan(const struct wxfer *x)
+{
+	uint8_t buf[64];
+	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, "Transfer interrupted");
+	int fd = socket(x->local.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int zero = 0;
+
+	if (fd < 0)
+		return;
+	if (x->local.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&x->local.sin6.sin6_addr))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (n > 0 && bind(fd, &x->local.sa, addr_len(&x->local.sa)) == 0)
+		(void)!sendto(fd, buf, (size_t)n, 0, &x->peer.sa, addr_len(&x->peer.sa));
+	close(fd);
+}
+
+/* A worker exited: its transfers ended with it.  Replace it unless it was
+ * retiring or the server is stopping. */
+static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
+{
+	struct wproc *w = &d->wk[i];
+	unsigned lost = 0;
+
+	read_done(d, i, now);
+	for (unsigned k = 0; k < d->conf->max_transfers; k++) {
+		if (d->wx[k].worker != i)
+			continue;
+		abort_orphan(&d->wx[k]);
+		forget_transfer(d, k + 1, false);
+		lost++;
+	}
+	if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			log_err("worker %ld killed by signal %d; %u transfers lost", (long)w->pid,
+				WTERMSIG(status), lost);
+		else
+			log_err("worker %ld exited with status %d; %u transfers lost", (long)w->pid,
+				WEXITSTATUS(status), lost);
+	}
+	if (w->ctl >= 0)
+		close(w->ctl);
+	*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
+	/* One that died young would likely die again at once: wait. */
+	if (!w->retiring && now - w->started_us < RESPAWN_DELAY_US)
+		d->respawn_us = now + RESPAWN_DELAY_US;
+	else if (!w->retiring && !d->respawn_us)
+		d->respawn_us = now;
+	*w = (struct wproc){ .ctl = -1 };
+	d->status_dirty = true;
+}
+
+static int worker_of(const struct dispatcher *d, pid_t pid)
+{
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* SIGHUP: the workers hold the old root; new ones take new transfers and
+ * the old ones finish theirs and exit. */
+static void retire_workers(struct dispatcher *d, uint64_t now)
+{
+	unsigned free_slots = 0;
+
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (!d->wk[i].pid)
+			free_slots++;
+	if (free_slots < d->conf->workers) {
+		log_warn("reload: workers still retiring; the running ones keep the old root");
+		return;
+	}
+	for (int i = 0; i < WORKER_SLOTS; i++) {
+		if (!d->wk[i].pid || d->wk[i].retiring)
+			continue;
+		d->wk[i].retiring = true;
+		shutdown(d->wk[i].ctl, SHUT_WR);	/* end of file: take no more */
+	}
+	fill_workers(d, now);
+}
+
+/* Hand an admitted request to a worker.  Returns 0 or -errno (-EAGAIN:
+ * every worker is busy taking handoffs; try again later). */
+static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, const void *req,
+			   size_t len, const union sockaddr_any *peer, union sockaddr_any *local)
+{
+	char pbuf[ADDR_STR_MAX];
+	int w = pick_worker(d), sock, r;
+	socklen_t slen = sizeof(*local);
+	uint32_t id;
+
+	if (w < 0 || d->wx_nfree == 0)
+		return -EAGAIN;
+	sock = transfer_socket(d->conf, local, peer);
+	if (sock < 0) {
+		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
+		return sock;
+	}
+	getsockname(sock, &local->sa, &slen);
+	id = d->wx_free[d->wx_nfree - 1];
+	r = worker_handoff(d->wk[w].ctl, id, sock, req, len, peer);
+	close(sock);
+	if (r < 0) {
+		if (r != -EAGAIN)
+			log_warn("handoff to worker %ld: %s", (long)d->wk[w].pid, strerror(-r));
+		return -EAGAIN;
+	}
+	d->wx_nfree--;
+	d->wx[id - 1] = (struct wxfer){ .worker = w, .peer = *peer, .local = *local };
+	d->wk[w].load++;
+	peers_add(d->live, key, (pid_t)id);
+	d->status_dirty = true;
+	return 0;
+}
+
 /* Fork the child for an admitted request.  Returns 0 or -errno. */
 static int spawn(struct dispatcher *d, const struct peer_key *key, const void *req, size_t len,
 		 const union sockaddr_any *peer, union sockaddr_any *local)
 {
 	char pbuf[ADDR_STR_MAX];
-	int sock = transfer_socket(d->conf, local, peer);
+	int sock;
 	pid_t pid;
 
+	if (d->conf->workers)
+		return spawn_in_worker(d, key, req, len, peer, local);
+	sock = transfer_socket(d->conf, local, peer);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
@@ -415,8 +685,8 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 
 		if (!p->used || (!stale && !has_room(d, &p->key)))
 			continue;
-		if (!stale)
-			spawn(d, &p->key, p->buf, p->len, &p->peer, &p->local);
+		if (!stale && spawn(d, &p->key, p->buf, p->len, &p->peer, &p->local) == -EAGAIN)
+			break;	/* the workers are saturated: later, in order */
 		peers_remove_pid(d->queued, (pid_t)slot + 1);
 		free(p->buf);
 		p->buf = NULL;
@@ -462,9 +732,8 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 		return;
 	/* Queued requests that could start have started (run_queue runs
 	 * after every reap), so a request with room goes first. */
-	if (has_room(d, &key))
-		spawn(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local);
-	else
+	if (!has_room(d, &key) ||
+	    spawn(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local) == -EAGAIN)
 		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
 }
 
@@ -512,7 +781,13 @@ static void reap(struct dispatcher *d, uint64_t now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (!peers_remove_pid(d->live, pid))
+		int w = d->conf->workers ? worker_of(d, pid) : -1;
+
+		if (w >= 0) {
+			worker_lost(d, w, status, now);
+			continue;
+		}
+		if (d->conf->workers || !peers_remove_pid(d->live, pid))
 			continue;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			d->served++;
@@ -525,7 +800,7 @@ static void reap(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void reload(struct dispatcher *d)
+static void reload(struct dispatcher *d, uint64_t now)
 {
 	int fd = open(d->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -536,6 +811,8 @@ static void reload(struct dispatcher *d)
 		d->rootfd = fd;
 	}
 	log_notice("reloaded: root %s reopened", d->conf->root);
+	if (d->conf->workers)
+		retire_workers(d, now);
 }
 
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
@@ -565,6 +842,62 @@ static void kill_child(pid_t pid, void *arg)
 	kill(pid, SIGTERM);
 }
 
+/* End every transfer now (the drain timeout has passed). */
+static void kill_transfers(struct dispatcher *d)
+{
+	if (!d->conf->workers) {
+		peers_each_pid(d->live, kill_child, NULL);
+		return;
+	}
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].pid)
+			kill(d->wk[i].pid, SIGTERM);
+}
+
+/* Workers read end of file on their control socket and exit once their
+ * transfers have ended. */
+static void close_workers(struct dispatcher *d)
+{
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].pid && d->wk[i].ctl >= 0) {
+			close(d->wk[i].ctl);
+			d->wk[i].ctl = -1;
+		}
+}
+
+/* The workers' pool and the table of their transfers. */
+static int init_workers(struct dispatcher *d)
+{
+	const struct server_conf *c = d->conf;
+	struct rlimit rl;
+
+	for (int i = 0; i < WORKER_SLOTS; i++) {
+		d->wk[i].ctl = -1;
+		*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
+	}
+	if (!c->workers)
+		return 0;
+	d->wx = calloc(c->max_transfers, sizeof(*d->wx));
+	d->wx_free = calloc(c->max_transfers, sizeof(*d->wx_free));
+	if (!d->wx || !d->wx_free)
+		return -ENOMEM;
+	for (unsigned k = 0; k < c->max_transfers; k++) {
+		d->wx[k].worker = -1;
+		d->wx_free[k] = c->max_transfers - k;	/* low ids first */
+	}
+	d->wx_nfree = c->max_transfers;
+	/* Sockets in flight to a worker count against our descriptor limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	d->wsandbox = c->sandbox;
+	d->wsandbox.worker = true;
+	/* A socket and a file (or two, uploading) per transfer. */
+	d->wsandbox.nofile = 3 * c->max_transfers + 16;
+	return 0;
+}
+
 /* Milliseconds poll() may sleep: forever unless a timer is due. */
 static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_deadline)
 {
@@ -574,6 +907,8 @@ static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_
 		next = d->status_us + STATUS_INTERVAL_US;
 	if (d->q_len)
 		next = now + 100000;	/* age out queued requests */
+	if (d->respawn_us && !d->stopping && d->respawn_us < next)
+		next = d->respawn_us;
 	if (d->stopping && stop_deadline < next)
 		next = stop_deadline;
 	if (!d->stopping && d->conf->mode != SERVER_STANDALONE && d->conf->idle_timeout_s) {
@@ -604,7 +939,7 @@ int dispatch_run(const struct server_conf *c)
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
 	wire_batch(d);
-	if (open_listeners(d) < 0)
+	if (init_workers(d) < 0 || open_listeners(d) < 0)
 		return 1;
 	if (c->daemonize && daemon(0, 0) < 0) {
 		log_err("daemon: %m");
@@ -626,6 +961,7 @@ int dispatch_run(const struct server_conf *c)
 	d->pfd[d->nfd].events = POLLIN;
 
 	now = now_us();
+	fill_workers(d, now);
 	d->last_activity_us = now;
 	for (int i = 0; i < d->nfd; i++) {
 		union sockaddr_any a;
@@ -641,7 +977,8 @@ int dispatch_run(const struct server_conf *c)
 	for (;;) {
 		int timeout = poll_timeout(d, now_us(), stop_deadline);
 
-		if (poll(d->pfd, (nfds_t)d->nfd + 1, timeout) < 0 && errno != EINTR) {
+		if (poll(d->pfd, (nfds_t)(d->nfd + 1 + (c->workers ? WORKER_SLOTS : 0)), timeout) < 0 &&
+		    errno != EINTR) {
 			log_err("poll: %m");
 			break;
 		}
@@ -656,12 +993,26 @@ int dispatch_run(const struct server_conf *c)
 					stop_listening(d);
 					stop_deadline = now + c->drain_timeout_s * 1000000ull;
 				} else if (si.ssi_signo == SIGHUP) {
-					reload(d);
+					reload(d, now);
 				}
 			}
 			reap(d, now);
 			if (d->q_len && !d->stopping)
 				run_queue(d, now);
+		}
+		for (int i = 0; c->workers && i < WORKER_SLOTS; i++) {
+			struct pollfd *p = wk_pfd(d, i);
+
+			if (p->fd < 0 || !p->revents)
+				continue;
+			read_done(d, i, now);
+			/* The worker is exiting: wait for SIGCHLD, not spin. */
+			if (p->revents & (POLLHUP | POLLERR))
+				p->fd = -1;
+		}
+		if (c->workers && !d->stopping && d->respawn_us && now >= d->respawn_us) {
+			d->respawn_us = 0;
+			fill_workers(d, now);
 		}
 		for (int i = 0; i < d->nfd; i++)
 			if (d->pfd[i].fd >= 0 && (d->pfd[i].revents & POLLIN))
@@ -675,7 +1026,7 @@ int dispatch_run(const struct server_conf *c)
 				break;
 			if (now >= stop_deadline) {
 				log_warn("drain timeout: ending %u transfers", peers_count(d->live));
-				peers_each_pid(d->live, kill_child, NULL);
+				kill_transfers(d);
 				break;
 			}
 		} else if (c->mode != SERVER_STANDALONE && c->idle_timeout_s && peers_count(d->live) == 0 &&
@@ -686,5 +1037,6 @@ int dispatch_run(const struct server_conf *c)
 		}
 	}
 	notify_status(d, now, true);
+	close_workers(d);
 	return 0;
 }

@@ -83,10 +83,7 @@ int path_open_read(int rootfd, const char *rel, struct stat *st)
 		err = -EACCES;
 		goto out_close;
 	}
-	if (fcntl(fd, F_SETFL, 0) < 0) {
-		err = -errno;
-		goto out_close;
-	}
+	/* O_NONBLOCK stays: it means nothing for a regular file. */
 	return fd;
 out_close:
 	close(fd);

@@ -105,6 +105,13 @@ static const int sc_upload[] = {
 	SCMP_SYS(ftruncate),
 };
 
+/* Workers: one epoll loop over many transfer sockets, which arrive from
+ * the dispatcher as SCM_RIGHTS on the control socket (recvmsg). */
+static const int sc_worker[] = {
+	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_pwait2), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(recvmsg),
+};
+
 #ifdef SNOW_OWL_FILTER_WITHOUT
 /* Test build only: prove the filter is enforced by leaving out one call
  * that every download needs. */
@@ -135,6 +142,8 @@ static int load_seccomp(const struct sandbox_conf *c)
 	r = allow_all(ctx, sc_base, sizeof(sc_base) / sizeof(sc_base[0]));
 	if (r == 0 && c->writable)
 		r = allow_all(ctx, sc_upload, sizeof(sc_upload) / sizeof(sc_upload[0]));
+	if (r == 0 && c->worker)
+		r = allow_all(ctx, sc_worker, sizeof(sc_worker) / sizeof(sc_worker[0]));
 	/* mmap and mprotect for malloc, never executable memory. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -142,11 +151,6 @@ static int load_seccomp(const struct sandbox_conf *c)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* fcntl: only the status flags (path_open_read clears O_NONBLOCK). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
 	/* syslog (inetd and daemon modes) may reconnect its AF_UNIX socket. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -219,8 +223,10 @@ static int load_landlock(const struct sandbox_conf *c, int rootfd)
 
 static int set_limits(const struct sandbox_conf *c)
 {
-	/* A few fds: the socket, the file, a temporary file, stderr, syslog. */
-	struct rlimit nofile = { 16, 16 }, nproc = { 0, 0 };
+	/* A child needs a few fds: the socket, the file, a temporary file,
+	 * stderr, syslog.  A worker needs a socket and a file per transfer. */
+	rlim_t n = c->nofile ? c->nofile : 16;
+	struct rlimit nofile = { n, n }, nproc = { 0, 0 };
 	struct rlimit fsize = { RLIM_INFINITY, RLIM_INFINITY };
 
 	if (c->fsize_max)

@@ -15,6 +15,8 @@ struct sandbox_conf {
 	bool writable;		/* uploads allowed: the tree may be written */
 	bool seccomp_log;	/* debug: log filter violations, do not kill */
 	unsigned long long fsize_max;	/* RLIMIT_FSIZE; 0: unlimited */
+	bool worker;		/* a worker: many transfers, epoll, handoffs */
+	unsigned nofile;	/* RLIMIT_NOFILE; 0: a one-transfer child's few */
 };
 
 /* True when the process has capability cap in its effective set. */

@@ -11,6 +11,7 @@
 #include "xfer.h"
 
 #define SERVER_LISTEN_MAX 16
+#define SERVER_WORKERS_MAX 32
 
 /* Where the listening sockets come from. */
 enum server_mode {
@@ -41,6 +42,7 @@ struct server_conf {
 	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
+	unsigned workers;		/* pre-forked workers; 0: a child per transfer */
 };
 
 void server_conf_init(struct server_conf *c);

@@ -33,6 +33,7 @@ enum {
 	LONG_DRAIN_TIMEOUT,
 	LONG_SECCOMP_LOG,
 	LONG_MAX_UPLOAD,
+	LONG_WORKERS,
 };
 
 static const char usage_text[] =
@@ -69,6 +70,8 @@ static const char usage_text[] =
 	"      --read-only          refuse every upload\n"
 	"      --max-upload SIZE    largest upload (bytes, or with K, M, G); default no limit\n"
 	"      --batch N            requests read per system call (default 32)\n"
+	"      --workers N          N pre-forked workers run the transfers;\n"
+	"                           0: fork one child per transfer\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
 	"  -V, --version            print the version\n"
 	"  -h, --help               this help\n";
@@ -100,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
 	{ "seccomp-log", no_argument, NULL, LONG_SECCOMP_LOG },
 	{ "max-upload", required_argument, NULL, LONG_MAX_UPLOAD },
+	{ "workers", required_argument, NULL, LONG_WORKERS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -326,6 +330,9 @@ int main(int argc, char **argv)
 			break;
 		case LONG_READ_ONLY:
 			c.xfer.allow_write = false;
+			break;
+		case LONG_WORKERS:
+			c.workers = (unsigned)number("--workers", optarg, 0, SERVER_WORKERS_MAX);
 			break;
 		case LONG_BATCH:
 			c.batch = (unsigned)number("--batch", optarg, 1, 256);

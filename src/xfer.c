@@ -37,6 +37,9 @@
 
 #define RD_SIZE 65536		/* netascii read-ahead */
 #define IOV_BATCH 1024		/* blocks per preadv */
+/* Octet reads fill at least this much of the ring at once, so a small
+ * window does not cost one read per block. */
+#define READAHEAD_BYTES (32 * 1024)
 
 void xfer_conf_init(struct xfer_conf *c)
 {
@@ -152,12 +155,12 @@ static void send_ack(struct transfer *t, uint64_t block)
 
 static uint8_t *slot(struct transfer *t, uint64_t block)
 {
-	return t->ring + (size_t)(block % t->opt.windowsize) * t->slot_size;
+	return t->ring + (size_t)(block % t->nslots) * t->slot_size;
 }
 
 static uint32_t *slot_len(struct transfer *t, uint64_t block)
 {
-	return &t->slot_len[block % t->opt.windowsize];
+	return &t->slot_len[block % t->nslots];
 }
 
 static void mark_last(struct transfer *t, uint64_t block)
@@ -166,12 +169,15 @@ static void mark_last(struct transfer *t, uint64_t block)
 	t->eof = true;
 }
 
-/* Octet: read blocks filled+1 .. upto straight into their slots. */
+/* Octet: read blocks filled+1 .. upto straight into their slots, and on
+ * into every free slot of the ring while reading anyway. */
 static int fill_octet(struct transfer *t, uint64_t upto)
 {
 	struct iovec iov[IOV_BATCH];
 	size_t bs = t->opt.blksize;
 
+	if (t->filled < upto)
+		upto = t->acked + t->nslots;
 	while (t->filled < upto && !t->eof) {
 		uint64_t first = t->filled + 1;
 		size_t n = 0;
@@ -414,6 +420,7 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 	if (!t->conf->upload.plain_perms && !(st.st_mode & S_IROTH))
 		return refuse(t, ERR_ACCESS, NULL);
 	size = (uint64_t)st.st_size;
+	t->file_size = size;
 	/* tsize is announced for octet only: the netascii size is not known
 	 * without converting the whole file first. */
 	if (opt_negotiate(req, &t->conf->lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
@@ -564,6 +571,19 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 
 /* ---- Events ---------------------------------------------------------- */
 
+/* Slots in the sender's ring: the window, or for octet reads enough to
+ * read ahead READAHEAD_BYTES, but no more than the file has blocks. */
+static unsigned ring_slots(const struct transfer *t)
+{
+	uint64_t n = READAHEAD_BYTES / t->slot_size, blocks = t->file_size / t->opt.blksize + 1;
+
+	if (t->mode != MODE_OCTET)
+		return t->opt.windowsize;
+	if (n > blocks)
+		n = blocks;
+	return n > t->opt.windowsize ? (unsigned)n : t->opt.windowsize;
+}
+
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
 	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)
 {
@@ -609,8 +629,9 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 
 	t->slot_size = PACKET_HDR + t->opt.blksize;
 	if (t->op == OP_RRQ) {
-		t->ring = malloc(t->slot_size * t->opt.windowsize);
-		t->slot_len = calloc(t->opt.windowsize, sizeof(*t->slot_len));
+		t->nslots = ring_slots(t);
+		t->ring = malloc(t->slot_size * t->nslots);
+		t->slot_len = calloc(t->nslots, sizeof(*t->slot_len));
 		if (t->mode == MODE_NETASCII)
 			t->rd = malloc(RD_SIZE);
 		if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
@@ -760,7 +781,7 @@ void xfer_finish(struct transfer *t, uint64_t now)
 		t->detail[0] ? "\"" : "");
 }
 
-static uint64_t now_us(void)
+uint64_t xfer_now_us(void)
 {
 	struct timespec ts;
 
@@ -774,7 +795,6 @@ size_t xfer_rx_size(const struct transfer *t)
 	return t->op == OP_WRQ ? PACKET_HDR + t->opt.blksize + 1 : 1024;
 }
 
-#define RX_BATCH 64
 
 /*
  * Make the socket's receive wait end at the deadline.  The timeout is set
@@ -795,6 +815,72 @@ static void set_wait(int sock, uint64_t wait_us, uint64_t *cur_us)
 		*cur_us = wait_us;
 }
 
+int xfer_rx_init(struct xfer_rx *rx, unsigned n, size_t size)
+{
+	if (n > XFER_RX_BATCH)
+		n = XFER_RX_BATCH;
+	rx->buf = malloc(size * n);
+	if (!rx->buf)
+		return -ENOMEM;
+	rx->size = size;
+	rx->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		rx->iov[i] = (struct iovec){ rx->buf + i * size, size };
+		memset(&rx->msg[i], 0, sizeof(rx->msg[i]));
+		rx->msg[i].msg_hdr.msg_iov = &rx->iov[i];
+		rx->msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+void xfer_rx_free(struct xfer_rx *rx)
+{
+	free(rx->buf);
+	rx->buf = NULL;
+}
+
+int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags)
+{
+	size_t size = xfer_rx_size(t);
+	uint64_t now;
+	int r;
+
+	if (size > rx->size)
+		size = rx->size;
+	if (max > rx->n)
+		max = rx->n;
+	for (unsigned i = 0; i < max; i++)
+		rx->iov[i].iov_len = size;
+	r = recvmmsg(t->sock, rx->msg, max, flags, NULL);
+	if (r < 0) {
+		if (errno == ECONNREFUSED) {
+			snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+			end(t, XO_ABORTED);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
+		}
+		return 0;
+	}
+	now = xfer_now_us();
+	for (int i = 0; i < r && !xfer_done(t); i++) {
+		size_t n = rx->msg[i].msg_len;
+
+		/* A truncated datagram is larger than any valid one. */
+		if (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			n = size;
+		xfer_on_packet(t, rx->iov[i].iov_base, n, now);
+	}
+	return r;
+}
+
+unsigned xfer_rx_want(const struct transfer *t)
+{
+	/* A window of DATA, or the few ACKs a window can bring. */
+	if (t->op == OP_WRQ)
+		return t->opt.windowsize < XFER_RX_BATCH ? t->opt.windowsize : XFER_RX_BATCH;
+	return 8;
+}
+
 /*
  * Fork mode: one blocking recvmmsg per round, which waits up to the
  * deadline for the first datagram and then takes whatever else is queued
@@ -804,60 +890,32 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 	     const struct sockaddr *peer)
 {
 	struct transfer *t = malloc(sizeof(*t));
-	struct mmsghdr msg[RX_BATCH];
-	struct iovec iov[RX_BATCH];
-	uint8_t *rx = NULL;
-	size_t rx_size;
-	unsigned nrx;
+	struct xfer_rx *rx = malloc(sizeof(*rx));
 	uint64_t cur_wait = 0;
 	int r;
 
-	if (!t)
+	if (!t || !rx) {
+		free(t);
+		free(rx);
 		return -ENOMEM;
-	xfer_start(t, conf, sock, rootfd, req, len, peer, now_us());
-	rx_size = xfer_rx_size(t);
-	nrx = t->op == OP_WRQ ? (t->opt.windowsize < RX_BATCH ? t->opt.windowsize : RX_BATCH) : 8;
-	if (!xfer_done(t)) {
-		rx = malloc(rx_size * nrx);
-		if (!rx)
-			fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 	}
-	for (unsigned i = 0; rx && i < nrx; i++) {
-		iov[i] = (struct iovec){ rx + i * rx_size, rx_size };
-		memset(&msg[i], 0, sizeof(msg[i]));
-		msg[i].msg_hdr.msg_iov = &iov[i];
-		msg[i].msg_hdr.msg_iovlen = 1;
-	}
+	rx->buf = NULL;
+	xfer_start(t, conf, sock, rootfd, req, len, peer, xfer_now_us());
+	if (!xfer_done(t) && xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
+		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 	while (!xfer_done(t)) {
-		uint64_t now = now_us();
+		uint64_t now = xfer_now_us();
 
 		if (now >= t->deadline_us) {
 			xfer_on_timeout(t, now);
 			continue;
 		}
 		set_wait(sock, t->deadline_us - now, &cur_wait);
-		r = recvmmsg(sock, msg, nrx, MSG_WAITFORONE, NULL);
-		if (r < 0) {
-			if (errno == ECONNREFUSED) {
-				snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
-				end(t, XO_ABORTED);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
-			}
-			continue;
-		}
-		now = now_us();
-		for (int i = 0; i < r && !xfer_done(t); i++) {
-			size_t n = msg[i].msg_len;
-
-			/* A truncated datagram is larger than any valid one. */
-			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
-				n = rx_size;
-			xfer_on_packet(t, iov[i].iov_base, n, now);
-		}
+		xfer_receive(t, rx, rx->n, MSG_WAITFORONE);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
-	xfer_finish(t, now_us());
+	xfer_finish(t, xfer_now_us());
+	xfer_rx_free(rx);
 	free(rx);
 	free(t);
 	return r;

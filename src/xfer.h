@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "addr.h"
 #include "netascii.h"
@@ -77,6 +78,8 @@ struct transfer {
 	uint64_t last;			/* the final block, once known (else 0) */
 	bool eof;			/* last is known */
 	uint8_t *ring;
+	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
+	uint64_t file_size;		/* at the start (RRQ) */
 	uint32_t *slot_len;
 	size_t slot_size;
 	struct netascii_enc enc;
@@ -132,6 +135,33 @@ void xfer_finish(struct transfer *t, uint64_t now_us);
 
 /* Largest datagram a transfer can receive (to size receive buffers). */
 size_t xfer_rx_size(const struct transfer *t);
+
+/* Receive buffers: up to XFER_RX_BATCH datagrams per call. */
+#define XFER_RX_BATCH 64
+struct xfer_rx {
+	struct mmsghdr msg[XFER_RX_BATCH];
+	struct iovec iov[XFER_RX_BATCH];
+	uint8_t *buf;
+	size_t size;			/* bytes per datagram */
+	unsigned n;			/* datagrams */
+};
+
+int xfer_rx_init(struct xfer_rx *rx, unsigned n, size_t size);
+void xfer_rx_free(struct xfer_rx *rx);
+/* How many datagrams one call should take for t (a window of DATA, or a
+ * few ACKs). */
+unsigned xfer_rx_want(const struct transfer *t);
+
+/*
+ * Read up to max datagrams queued on t's socket with one recvmmsg (flags:
+ * MSG_WAITFORONE to wait for the first, MSG_DONTWAIT not to wait) and feed
+ * them to the engine.  A refused port ends the transfer.  Returns the
+ * number of datagrams read.
+ */
+int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags);
+
+/* The engine's clock: CLOCK_MONOTONIC in microseconds. */
+uint64_t xfer_now_us(void);
 
 /* Drive one transfer to its end on the calling thread (fork mode). */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,

@@ -14,6 +14,13 @@
 #   W1_MIB           file size for the single-client windowsize-1 cases
 #                    (default 100)
 #   RUN_LIMIT        seconds after which one client run is abandoned (600)
+#   SNOW_OWLD_ARGS   extra options for snow-owld (e.g. "--workers 0")
+#   ALT_ARGS         when set, a second snow-owld column, "snow-owld-alt",
+#                    runs with these options instead (to compare models:
+#                    ALT_ARGS="--workers 0"); ratios still compare
+#                    snow-owld with tftpd-hpa and atftpd only
+#   SCENARIOS        which scenarios to run (default
+#                    "single many storm loss syscalls")
 #
 # Each server listens on its own random high port of 127.0.0.1 and runs on
 # CPU 0; every client runs on CPU 1.  Markdown tables go to standard output,
@@ -28,7 +35,7 @@ set -eu
 
 # The command line as given, for the report's header.
 CMDLINE=
-for v in REPS QUICK RESULTS SNOW_OWLD SNOW_OWL_CLIENT W1_MIB RUN_LIMIT; do
+for v in REPS QUICK RESULTS SNOW_OWLD SNOW_OWL_CLIENT W1_MIB RUN_LIMIT SNOW_OWLD_ARGS ALT_ARGS SCENARIOS; do
 	if [ -n "${!v+set}" ]; then CMDLINE+="$v=$(printf %q "${!v}") "; fi
 done
 CMDLINE+=$(printf %q "$0")
@@ -58,7 +65,10 @@ RUN_LIMIT=${RUN_LIMIT:-600}
 TFTPD_HPA=/usr/sbin/in.tftpd
 ATFTPD_DIR=/var/cache/snow-owl/atftpd
 ATFTPD=$ATFTPD_DIR/usr/sbin/atftpd
+SNOW_OWLD_ARGS=${SNOW_OWLD_ARGS:-}
+SCENARIOS=${SCENARIOS:-single many storm loss syscalls}
 SERVERS=(snow-owld tftpd-hpa atftpd)
+if [ -n "${ALT_ARGS+set}" ]; then SERVERS=(snow-owld snow-owld-alt tftpd-hpa atftpd); fi
 SERVER_CPU=0
 CLIENT_CPU=1
 # A server whose lossy run takes longer than this is not run again with
@@ -213,7 +223,10 @@ cg_cleanup() {
 # ARGV: the command line of server $1 listening on port $2.
 server_argv() {
 	case $1 in
-	snow-owld) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" "$ROOT") ;;
+	# shellcheck disable=SC2086 # the options are words
+	snow-owld) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $SNOW_OWLD_ARGS "$ROOT") ;;
+	# shellcheck disable=SC2086
+	snow-owld-alt) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT") ;;
 	tftpd-hpa) ARGV=("$TFTPD_HPA" -L -a "127.0.0.1:$2" -s "$ROOT") ;;
 	atftpd)
 		ARGV=("$ATFTPD" --daemon --no-fork --port "$2" --bind-address 127.0.0.1
@@ -603,7 +616,7 @@ row() {
 			text+=" $note"
 		fi
 		line+=" $text |"
-		nums+=("${r%%|*}")
+		[ "$name" = snow-owld-alt ] || nums+=("${r%%|*}")
 	done
 	echo "$line $(ratio "${MDIR[$m]}" "${nums[@]}") |"
 }
@@ -622,8 +635,12 @@ disturbance() {
 
 table_head() {
 	printf '\n## %s\n\n' "$1"
-	echo "| case | metric | ${SERVERS[0]} | ${SERVERS[1]} | ${SERVERS[2]} | snow-owl / best other |"
-	echo "|---|---|--:|--:|--:|--:|"
+	local name head="| case | metric |" rule="|---|---|"
+	for name in "${SERVERS[@]}"; do
+		head+=" $name |" rule+="--:|"
+	done
+	echo "$head snow-owl / best other |"
+	echo "$rule--:|"
 }
 
 report() {
@@ -632,6 +649,7 @@ report() {
 	echo
 	echo "- date: $(date -R); kernel: $(uname -srm); nproc: $(nproc); REPS=$REPS$([ "$QUICK" = 1 ] && echo ' (QUICK=1)')"
 	echo "- command: \`$CMDLINE\`"
+	echo "- snow-owld options: ${SNOW_OWLD_ARGS:-(defaults)}${ALT_ARGS+; snow-owld-alt options: ${ALT_ARGS:-(defaults)}}"
 	echo "- versions: $("$SNOW_OWLD" -V 2>&1 | head -n 1) ($SNOW_OWLD_ORIG, sha256 $(sha256sum "$SNOW_OWLD" | cut -c1-12)), $("$TFTPD_HPA" -V 2>&1 | head -n 1 | cut -d, -f1), $("$ATFTPD" -V 2>&1 | head -n 1); client: $("$CLIENT" -V 2>&1 | head -n 1) ($CLIENT_ORIG, sha256 $(sha256sum "$CLIENT" | cut -c1-12))"
 	echo "- servers pinned to CPU $SERVER_CPU, clients to CPU $CLIENT_CPU; medians of $REPS interleaved repetitions; every copy verified against the file"
 	echo "- load average before the first run: $LOAD_START"
@@ -723,15 +741,18 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for name in "${SERVERS[@]}"; do start_server "$name"; done
 for rep in $(seq "$REPS"); do
-	for scenario in scenario_single scenario_many scenario_storm scenario_loss; do
-		say "rep $rep/$REPS: ${scenario#scenario_}"
-		"$scenario" "$rep"
+	for scenario in single many storm loss; do
+		[[ " $SCENARIOS " == *" $scenario "* ]] || continue
+		say "rep $rep/$REPS: $scenario"
+		"scenario_$scenario" "$rep"
 	done
 done
 for name in "${SERVERS[@]}"; do stop_server "$name"; done
 
-say "system calls, under strace"
-scenario_syscalls
+if [[ " $SCENARIOS " == *" syscalls "* ]]; then
+	say "system calls, under strace"
+	scenario_syscalls
+fi
 
 report
 say "done in $(($(date +%s) - T0)) s; raw results in $RESULTS"

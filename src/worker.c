@@ -1,0 +1,337 @@
+/*
+ * worker.c - a pre-forked worker: many transfers in one sandboxed process.
+ *
+ * The same engine as a forked child (xfer.c), driven by one epoll loop:
+ * every transfer socket is in the epoll set with its transfer as the
+ * event's data, and the retransmission deadlines are kept in a binary
+ * min-heap, so the wait ends at the earliest one.  The heap is lazy: a
+ * transfer's key may be earlier than its deadline (every ACK pushes the
+ * deadline later, and re-sorting on each would cost more than it saves);
+ * when such a key comes due the transfer is re-sorted under its real
+ * deadline, and only a deadline that moved earlier is re-sorted at once.  The sockets stay
+ * blocking for sends (a loopback or LAN send does not wait for long) and
+ * are read with MSG_DONTWAIT.  Handed-over transfers arrive on the control
+ * socket; ended ones are reported back in batches, once per loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define EVENTS_MAX 256
+#define DONE_MAX 128
+#define CTL_PER_WAKE 64		/* handoffs taken before serving sockets again */
+
+struct wx {
+	struct transfer t;
+	uint32_t id;
+	unsigned heap;			/* index in the deadline heap */
+	uint64_t key;			/* heap key: at or before t.deadline_us */
+};
+
+struct worker {
+	const struct xfer_conf *conf;
+	int ctl, ep, rootfd;
+	bool retiring;			/* the dispatcher closed its end */
+	struct wx **heap;		/* by deadline, earliest first */
+	unsigned nheap, cap;
+	struct xfer_rx rx;
+	struct worker_done done[DONE_MAX];
+	unsigned ndone;
+};
+
+int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
+		   const union sockaddr_any *peer)
+{
+	struct worker_handoff h = { .id = id, .len = (uint32_t)len, .peer = *peer };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, len } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctlbuf;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2,
+			     .msg_control = ctlbuf.buf, .msg_controllen = sizeof(ctlbuf.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	if (len > WORKER_REQUEST_MAX)
+		return -EMSGSIZE;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &sock, sizeof(int));
+	return sendmsg(ctl, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* ---- The deadline heap ------------------------------------------------ */
+
+static bool earlier(const struct worker *w, unsigned a, unsigned b)
+{
+	return w->heap[a]->key < w->heap[b]->key;
+}
+
+static void swap(struct worker *w, unsigned a, unsigned b)
+{
+	struct wx *x = w->heap[a];
+
+	w->heap[a] = w->heap[b];
+	w->heap[b] = x;
+	w->heap[a]->heap = a;
+	w->heap[b]->heap = b;
+}
+
+/* Restore the heap order around index i after its deadline changed. */
+static void heap_fix(struct worker *w, unsigned i)
+{
+	while (i > 0 && earlier(w, i, (i - 1) / 2)) {
+		swap(w, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		unsigned l = 2 * i + 1, m = i;
+
+		if (l < w->nheap && earlier(w, l, m))
+			m = l;
+		if (l + 1 < w->nheap && earlier(w, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		swap(w, i, m);
+		i = m;
+	}
+}
+
+static int heap_add(struct worker *w, struct wx *x)
+{
+	if (w->nheap == w->cap) {
+		unsigned cap = w->cap ? 2 * w->cap : 64;
+		struct wx **h = realloc(w->heap, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		w->heap = h;
+		w->cap = cap;
+	}
+	x->key = x->t.deadline_us;
+	x->heap = w->nheap;
+	w->heap[w->nheap++] = x;
+	heap_fix(w, x->heap);
+	return 0;
+}
+
+static void heap_remove(struct worker *w, struct wx *x)
+{
+	unsigned i = x->heap;
+
+	w->nheap--;
+	if (i == w->nheap)
+		return;
+	w->heap[i] = w->heap[w->nheap];
+	w->heap[i]->heap = i;
+	heap_fix(w, i);
+}
+
+/* ---- Transfers ---------------------------------------------------------- */
+
+static void flush_done(struct worker *w)
+{
+	if (w->ndone == 0)
+		return;
+	/* The dispatcher reads these promptly; if it cannot keep up the
+	 * entries wait in the socket buffer (the send blocks). */
+	if (send(w->ctl, w->done, w->ndone * sizeof(w->done[0]), MSG_NOSIGNAL) < 0)
+		log_err("worker: cannot report ended transfers: %m");
+	w->ndone = 0;
+}
+
+static void finish(struct worker *w, struct wx *x, uint64_t now)
+{
+	bool ok = x->t.outcome == XO_COMPLETE || x->t.outcome == XO_PROBE;
+
+	xfer_finish(&x->t, now);
+	close(x->t.sock);	/* also leaves the epoll set */
+	if (w->ndone == DONE_MAX)
+		flush_done(w);
+	w->done[w->ndone++] = (struct worker_done){ .id = x->id, .ok = ok };
+	free(x);
+}
+
+/* After an event: end the transfer, or move it up in the heap if its
+ * deadline came earlier than its key. */
+static void settle(struct worker *w, struct wx *x, uint64_t now)
+{
+	if (xfer_done(&x->t)) {
+		heap_remove(w, x);
+		finish(w, x, now);
+	} else if (x->t.deadline_us < x->key) {
+		x->key = x->t.deadline_us;
+		heap_fix(w, x->heap);
+	}
+}
+
+static void start(struct worker *w, const struct worker_handoff *h, const uint8_t *req, int sock)
+{
+	struct wx *x = malloc(sizeof(*x));
+	uint64_t now = xfer_now_us();
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!x) {
+		close(sock);
+		w->done[w->ndone++] = (struct worker_done){ .id = h->id, .ok = 0 };
+		return;
+	}
+	x->id = h->id;
+	xfer_start(&x->t, w->conf, sock, w->rootfd, req, h->len, &h->peer.sa, now);
+	if (xfer_done(&x->t)) {
+		finish(w, x, now);
+		return;
+	}
+	ev.data.ptr = x;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, sock, &ev) < 0 || heap_add(w, x) < 0) {
+		log_err("worker: cannot watch a transfer: %m");
+		x->t.state = XS_DONE;
+		x->t.outcome = XO_FAILED;
+		finish(w, x, now);
+	}
+}
+
+/* Take the transfers the dispatcher handed over. */
+static void take_handoffs(struct worker *w)
+{
+	static uint8_t buf[sizeof(struct worker_handoff) + WORKER_REQUEST_MAX];
+
+	for (int k = 0; k < CTL_PER_WAKE; k++) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctlbuf;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctlbuf.buf, .msg_controllen = sizeof(ctlbuf.buf) };
+		struct cmsghdr *cm;
+		struct worker_handoff h;
+		int sock = -1;
+		ssize_t n = recvmsg(w->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			w->retiring = true;	/* the dispatcher is gone or retires us */
+			epoll_ctl(w->ep, EPOLL_CTL_DEL, w->ctl, NULL);
+			return;
+		}
+		if (n < 0)
+			return;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&sock, CMSG_DATA(cm), sizeof(int));
+		memcpy(&h, buf, sizeof(h));
+		if (sock < 0 || (size_t)n < sizeof(h) || h.len != (size_t)n - sizeof(h)) {
+			log_err("worker: malformed handoff dropped");
+			if (sock >= 0)
+				close(sock);
+			continue;
+		}
+		if (w->ndone == DONE_MAX)
+			flush_done(w);
+		start(w, &h, buf + sizeof(h), sock);
+	}
+}
+
+/* Fire the timers that are due; keys that were early get the real
+ * deadline. */
+static void run_timers(struct worker *w, uint64_t now)
+{
+	while (w->nheap && w->heap[0]->key <= now) {
+		struct wx *x = w->heap[0];
+
+		if (x->t.deadline_us > now) {
+			x->key = x->t.deadline_us;
+			heap_fix(w, 0);
+			continue;
+		}
+		xfer_on_timeout(&x->t, now);
+		if (xfer_done(&x->t)) {
+			heap_remove(w, x);
+			finish(w, x, now);
+		} else {
+			x->key = x->t.deadline_us;
+			heap_fix(w, 0);
+		}
+	}
+}
+
+static int wait_events(struct worker *w, struct epoll_event *ev, uint64_t now)
+{
+	struct timespec ts, *tsp = NULL;
+	int n;
+
+	if (w->nheap) {
+		uint64_t due = w->heap[0]->key, wait = due > now ? due - now : 0;
+
+		ts.tv_sec = (time_t)(wait / 1000000u);
+		ts.tv_nsec = (long)(wait % 1000000u) * 1000;
+		tsp = &ts;
+	}
+	n = epoll_pwait2(w->ep, ev, EVENTS_MAX, tsp, NULL);
+	if (n < 0 && errno == ENOSYS) {	/* before Linux 5.11: milliseconds */
+		int ms = tsp ? (int)((uint64_t)ts.tv_sec * 1000 + (uint64_t)(ts.tv_nsec + 999999) / 1000000) : -1;
+
+		n = epoll_wait(w->ep, ev, EVENTS_MAX, ms);
+	}
+	return n;
+}
+
+int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct epoll_event ev[EVENTS_MAX];
+	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	if (!w)
+		return 1;
+	w->conf = conf;
+	w->ctl = ctl;
+	w->rootfd = rootfd;
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	/* One buffer set for all transfers: a window of the largest DATA. */
+	if (w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, ctl, &cev) < 0 ||
+	    xfer_rx_init(&w->rx, 16, PACKET_HDR + conf->lim.blksize_max + 1) < 0) {
+		log_err("worker: cannot start: %m");
+		return 1;
+	}
+	while (!w->retiring || w->nheap) {
+		uint64_t now = xfer_now_us();
+		int n;
+
+		run_timers(w, now);
+		flush_done(w);
+		n = wait_events(w, ev, now);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("worker: epoll: %m");
+			return 1;
+		}
+		now = xfer_now_us();
+		for (int i = 0; i < n; i++) {
+			struct wx *x = ev[i].data.ptr;
+
+			if (!x) {
+				take_handoffs(w);
+				continue;
+			}
+			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
+			settle(w, x, now);
+		}
+	}
+	flush_done(w);
+	return 0;
+}

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,17 @@
 #define WORKER_SLOTS 64		/* workers, with those retiring after SIGHUP */
 #define RESPAWN_DELAY_US 1000000ull	/* after a worker died young */
 
+/* One worker per CPU the server may run on. */
+static unsigned default_workers(void)
+{
+	cpu_set_t set;
+	int n = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : (unsigned)n;
+}
+
 void server_conf_init(struct server_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -69,6 +81,7 @@ void server_conf_init(struct server_conf *c)
 	c->queue_max = 4096;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
+	c->workers = default_workers();
 }
 
 /* A pre-forked worker (--workers). */

@@ -70,8 +70,8 @@ static const char usage_text[] =
 	"      --read-only          refuse every upload\n"
 	"      --max-upload SIZE    largest upload (bytes, or with K, M, G); default no limit\n"
 	"      --batch N            requests read per system call (default 32)\n"
-	"      --workers N          N pre-forked workers run the transfers;\n"
-	"                           0: fork one child per transfer\n"
+	"      --workers N          N pre-forked workers run the transfers (default:\n"
+	"                           one per CPU); 0: fork one child per transfer\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
 	"  -V, --version            print the version\n"
 	"  -h, --help               this help\n";

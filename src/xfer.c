@@ -37,9 +37,12 @@
 
 #define RD_SIZE 65536		/* netascii read-ahead */
 #define IOV_BATCH 1024		/* blocks per preadv */
-/* Octet reads fill at least this much of the ring at once, so a small
- * window does not cost one read per block. */
-#define READAHEAD_BYTES (32 * 1024)
+/* Octet reads fill the free part of a ring larger than the window: at
+ * least READAHEAD_MIN (a small window does not cost one read per block),
+ * up to four windows within READAHEAD_MAX (a big transfer reads once per
+ * few windows). */
+#define READAHEAD_MIN (32 * 1024)
+#define READAHEAD_MAX (128 * 1024)
 
 void xfer_conf_init(struct xfer_conf *c)
 {
@@ -72,11 +75,41 @@ static void end(struct transfer *t, enum xfer_outcome o)
 	t->deadline_us = UINT64_MAX;
 }
 
+void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now);
+
+/*
+ * The peer's port answered "unreachable": the client has gone.  But a
+ * client that has the whole file exits right after its final ACK, and the
+ * kernel reports the error before the datagrams queued ahead of it, so
+ * read what is queued first: that final ACK completes the transfer.
+ */
+static void peer_refused(struct transfer *t, uint64_t now)
+{
+	uint8_t buf[PACKET_HDR + 512];
+	ssize_t n;
+
+	if (t->refused)
+		return;		/* already draining, further up the stack */
+	t->refused = true;
+	for (int i = 0; i < 64 && !xfer_done(t); i++) {
+		n = recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		xfer_on_packet(t, buf, (size_t)n, now);
+	}
+	if (!xfer_done(t)) {
+		snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+		end(t, XO_ABORTED);
+	}
+}
+
 /* Send one control packet.  A failure ends nothing: the timer retries. */
 static void send_pkt(struct transfer *t, const void *buf, size_t len)
 {
 	if (send(t->sock, buf, len, 0) < 0 && errno == ECONNREFUSED)
-		end(t, XO_ABORTED);	/* the peer's port is gone */
+		peer_refused(t, xfer_now_us());
 }
 
 static void send_error(struct transfer *t, unsigned code, const char *msg)
@@ -364,7 +397,7 @@ static void send_window(struct transfer *t, uint64_t now)
 	}
 	r = send_blocks(t, first, upto);
 	if (r == -ECONNREFUSED) {
-		end(t, XO_ABORTED);
+		peer_refused(t, now);
 		return;
 	}
 	/* Other send errors (ENOBUFS...) are left to the retransmit timer. */
@@ -571,14 +604,19 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 
 /* ---- Events ---------------------------------------------------------- */
 
-/* Slots in the sender's ring: the window, or for octet reads enough to
- * read ahead READAHEAD_BYTES, but no more than the file has blocks. */
+/* Slots in the sender's ring: the window, or for octet reads room to read
+ * ahead, but no more than the file has blocks. */
 static unsigned ring_slots(const struct transfer *t)
 {
-	uint64_t n = READAHEAD_BYTES / t->slot_size, blocks = t->file_size / t->opt.blksize + 1;
+	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
+	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
+	uint64_t n, blocks = t->file_size / t->opt.blksize + 1;
 
 	if (t->mode != MODE_OCTET)
 		return t->opt.windowsize;
+	if (want < READAHEAD_MIN)
+		want = READAHEAD_MIN;
+	n = want / t->slot_size;
 	if (n > blocks)
 		n = blocks;
 	return n > t->opt.windowsize ? (unsigned)n : t->opt.windowsize;
@@ -853,10 +891,9 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		rx->iov[i].iov_len = size;
 	r = recvmmsg(t->sock, rx->msg, max, flags, NULL);
 	if (r < 0) {
-		if (errno == ECONNREFUSED) {
-			snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
-			end(t, XO_ABORTED);
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		if (errno == ECONNREFUSED)
+			peer_refused(t, xfer_now_us());
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
 		}
 		return 0;

@@ -109,6 +109,7 @@ struct transfer {
 	struct rto rto;
 	unsigned tries;			/* timeouts since the last progress */
 	bool gso;			/* UDP GSO still believed to work */
+	bool refused;			/* the peer's port was reported unreachable */
 
 	uint64_t bytes;			/* file bytes moved */
 	uint64_t retransmits;		/* packets sent again */

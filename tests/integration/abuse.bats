@@ -29,7 +29,7 @@ dispatcher_rss() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"
 }
 
-children_count() { server_children | wc -l; }
+children_count() { transfer_count; }
 
 # assert_healthy CAP: alive, serving promptly, within CAP children and
 # the memory bound.

@@ -15,8 +15,9 @@ teardown() {
 	common_teardown
 }
 
-children_are() { [[ $(server_children | wc -l) -eq $1 ]]; }
-snow_count_is() { [[ $(pgrep -c -f "$1") -eq $2 ]]; }
+children_are() { [[ $(transfer_count) -eq $1 ]]; }
+# snow-owld dispatchers started by xinetd (their workers are not counted).
+snow_count_is() { [[ $(pgrep -c -P "$ACT_PID" -f "$1") -eq $2 ]]; }
 
 # A free port for a server this file starts by other means.
 free_port() {
@@ -150,8 +151,10 @@ EOF
 	# One snow-owld serves the socket while it is busy...
 	snow_count_is "snow-owld -t 1 $ROOT\$" 1
 	fetch_hello
-	# ...and leaves after a second of idleness; xinetd takes over again.
+	# ...and leaves after a second of idleness, its workers with it;
+	# xinetd takes over again.
 	wait_for 5 snow_count_is "snow-owld -t 1 $ROOT\$" 0
+	wait_for 5 eval '[[ $(pgrep -c -f "snow-owld -t 1 $ROOT\$") -eq 0 ]]'
 	fetch_hello
 }
 

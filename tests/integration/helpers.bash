@@ -260,8 +260,19 @@ log_count_is() {
 }
 
 # The server has at least one / no transfer child.
-has_children() { [[ -n $(server_children) ]]; }
-no_children() { [[ -z $(server_children) ]]; }
+# Live transfers: each holds one UDP socket in a process under the server,
+# a forked child (--workers 0) or a worker, which holds a socket per
+# transfer and nothing else of UDP.
+transfer_count() {
+	local p n=0 sockets
+	sockets=$(ss -Huanp 2>/dev/null)
+	for p in $(server_children); do
+		n=$((n + $(grep -o "pid=$p," <<<"$sockets" | wc -l)))
+	done
+	echo "$n"
+}
+has_children() { [[ $(transfer_count) -gt 0 ]]; }
+no_children() { [[ $(transfer_count) -eq 0 ]]; }
 
 # assert_same EXPECTED ACTUAL: byte for byte.
 assert_same() {

@@ -49,10 +49,18 @@ held_child_status() {
 @test "the filter is enforced: a build without sendmmsg in it loses its transfer children to SIGSYS" {
 	[[ -x ${SNOW_OWLD_FILTER_TEST:-} ]] || skip "the filter test build is not built"
 	copy_demo
-	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server -v
+	# A child per transfer: the child dies, the client hears nothing.
+	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server -v --workers 0
 	run tftp_raw -t 1 req rrq hello.txt octet
 	[[ $output == TIMEOUT ]]
 	wait_log "transfer [0-9]+ killed by signal 31"
+	stop_server
+	# A worker: it dies, the dispatcher tells the client from the
+	# transfer's own port and starts another worker.
+	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server -v --workers 1
+	run tftp_raw -t 2 req rrq hello.txt octet
+	[[ $output == "ERROR 0 Transfer interrupted" ]]
+	wait_log "worker [0-9]+ killed by signal 31; 1 transfers lost"
 	# With the debug switch the same build logs instead of killing.
 	stop_server
 	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server --seccomp-log

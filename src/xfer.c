@@ -90,6 +90,10 @@ static void peer_refused(struct transfer *t, uint64_t now)
 
 	if (t->refused)
 		return;		/* already draining, further up the stack */
+	if (t->state == XS_DALLY) {
+		end(t, XO_COMPLETE);	/* the upload is stored; the client left */
+		return;
+	}
 	t->refused = true;
 	for (int i = 0; i < 64 && !xfer_done(t); i++) {
 		n = recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT);

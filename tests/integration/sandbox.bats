@@ -19,7 +19,7 @@ held_child_status() {
 
 @test "a transfer child: uid not 0, no capabilities, no_new_privs, seccomp filter mode" {
 	copy_demo
-	start_server
+	start_server --workers 0
 	local status
 	status=$(held_child_status)
 	grep -E "^(Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):" <<<"$status"

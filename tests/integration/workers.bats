@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# workers.bats - the pre-forked worker model (--workers N): many transfers
+# per sandboxed worker, a worker's death, SIGHUP, and the fork model kept
+# beside it.
+
+load helpers
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+# The server's worker pids, sorted.
+worker_pids() { server_children | sort -n; }
+workers_are() { [[ $(worker_pids | wc -l) -eq $1 ]]; }
+# Live transfer sockets held by process $1.
+sockets_of() { ss -Huanp | grep -c "pid=$1," || true; }
+
+@test "--workers 3: three workers at start, none in the fork model, the same bytes either way" {
+	copy_demo
+	make_file f 300000
+	start_server --workers 3
+	wait_for 5 workers_are 3
+	atftp_get f "$WORK/f3" --option "windowsize 8"
+	assert_same "$ROOT/f" "$WORK/f3"
+	# Workers stay; no process appears or goes per transfer.
+	workers_are 3
+	stop_server
+	start_server --workers 0
+	workers_are 0
+	atftp_get f "$WORK/f0" --option "windowsize 8"
+	assert_same "$ROOT/f" "$WORK/f0"
+}
+
+@test "a worker: uid not 0, no capabilities, no_new_privs, seccomp filter mode, a descriptor limit" {
+	copy_demo
+	start_server --workers 1 --max-transfers 100
+	wait_for 5 workers_are 1
+	local w status
+	w=$(worker_pids)
+	status=$(cat "/proc/$w/status")
+	! grep -Eq "^Uid:\s+0\s" <<<"$status"
+	grep -Eq "^CapEff:\s+0+$" <<<"$status"
+	grep -Eq "^NoNewPrivs:\s+1$" <<<"$status"
+	grep -Eq "^Seccomp:\s+2$" <<<"$status"
+	# A socket and files per transfer, no more.
+	grep -Eq "^Max open files +316 +316 " "/proc/$w/limits"
+	assert_serves_hello
+}
+
+@test "two held transfers with --workers 2: one on each worker (least loaded first)" {
+	copy_demo
+	make_file f 100000
+	start_server --workers 2
+	wait_for 5 workers_are 2
+	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	local a=$!
+	wait_for 5 has_children
+	tftp_raw -6 --hold 1.5 req rrq f octet >/dev/null &
+	local b=$!
+	wait_for 5 eval '[[ $(transfer_count) -eq 2 ]]'
+	local w
+	for w in $(worker_pids); do
+		[[ $(sockets_of "$w") -eq 1 ]]
+	done
+	wait "$a" "$b"
+}
+
+@test "a worker killed mid-transfer: its client gets ERROR 0 from the transfer's port, a new worker serves" {
+	copy_demo
+	make_file f 100000
+	start_server -v --workers 1
+	wait_for 5 workers_are 1
+	local old
+	old=$(worker_pids)
+	# A client that takes DATA 1, never ACKs, and reports the first
+	# ERROR it gets and whether it came from the port that sent DATA 1.
+	python3 - "$PORT" "$WORK/ready" >"$WORK/held" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(6)
+s.sendto(b"\x00\x01f\x00octet\x00", ("127.0.0.1", int(sys.argv[1])))
+data, tid = s.recvfrom(2048)
+assert data[:4] == b"\x00\x03\x00\x01"
+open(sys.argv[2], "w").close()
+while True:
+    data, src = s.recvfrom(2048)
+    if data[:2] == b"\x00\x05":
+        print("ERROR %d %s %s" % (int.from_bytes(data[2:4], "big"),
+              data[4:-1].decode(), "same-port" if src == tid else "other-port"))
+        break
+PY
+	local held=$!
+	wait_for 5 test -e "$WORK/ready"
+	kill -KILL "$old"
+	wait "$held"
+	[[ $(cat "$WORK/held") == "ERROR 0 Transfer interrupted same-port" ]]
+	wait_log "worker $old killed by signal 9; 1 transfers lost"
+	wait_for 5 workers_are 1
+	[[ $(worker_pids) != "$old" ]]
+	assert_serves_hello
+	atftp_get f "$WORK/f" --option "windowsize 16"
+	assert_same "$ROOT/f" "$WORK/f"
+}
+
+# slow_get FILE: fetch FILE with the client tool delaying each ACK by 2 ms
+# (about 2 s for 1000 blocks), verified against the root's copy.
+slow_get() {
+	"$SNOW_OWL" bench -q --delay 2 -b 512 -c 1 -n 1 --verify-file "$ROOT/$1" \
+		"tftp://127.0.0.1:$PORT/$1"
+}
+
+@test "SIGHUP: new workers take new transfers, an old one finishes its transfer and exits" {
+	copy_demo
+	make_file big 500000
+	start_server -v --workers 1
+	wait_for 5 workers_are 1
+	local old
+	old=$(worker_pids)
+	slow_get big >"$WORK/out" 2>&1 &
+	local get=$!
+	wait_for 5 has_children
+	kill -HUP "$SERVER_PID"
+	wait_for 5 eval '[[ $(worker_pids | grep -vx "$old" | wc -l) -eq 1 ]]'
+	assert_serves_hello
+	wait "$get"
+	grep -q "completed=1 failed=0 .*verify_failed=0" "$WORK/out"
+	# The old worker leaves once its transfer has ended.
+	wait_for 5 workers_are 1
+	! worker_pids | grep -qx "$old"
+	wait_log 'file="big".*outcome=complete'
+	! grep -q "transfers lost" "$SERVER_LOG"
+}
+
+@test "SIGTERM with workers: the live transfer finishes, then the server and its workers exit 0" {
+	copy_demo
+	make_file big 500000
+	start_server --workers 2
+	wait_for 5 workers_are 2
+	local workers
+	workers=$(worker_pids)
+	slow_get big >"$WORK/out" 2>&1 &
+	local get=$!
+	wait_for 5 has_children
+	kill -TERM "$SERVER_PID"
+	wait "$get"
+	grep -q "completed=1 failed=0 .*verify_failed=0" "$WORK/out"
+	wait "$SERVER_PID"
+	SERVER_PID=
+	local w
+	for w in $workers; do
+		wait_for 5 refute pid_alive "$w"
+	done
+}

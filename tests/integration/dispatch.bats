@@ -213,7 +213,7 @@ PY
 	copy_demo
 	make_file f 100000
 	start_server -v --max-transfers 1 --queue 0
-	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	tftp_raw --hold 3 req rrq f octet >/dev/null &
 	local a=$!
 	wait_for 5 children_are 1
 	run tftp_raw -t 0.5 req rrq hello.txt octet
@@ -227,7 +227,7 @@ PY
 	copy_demo
 	make_file f 100000
 	start_server -v --max-per-client 1
-	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	tftp_raw --hold 3 req rrq f octet >/dev/null &
 	local a=$!
 	wait_for 5 children_are 1
 	# Same address (127.0.0.1), another port: queued.

@@ -60,7 +60,7 @@ sent_data() { awk '$2 == "s2c" && $3 == "DATA" { print $4 }' "$RELAY_LOG"; }
 	for w in 1 2 4 8 16 32 64; do
 		for size in $SIZES; do
 			rm -f "$WORK/o"
-			atftp_get "f$size" "$WORK/o" --option "windowsize $w" --option "blksize 512" 2>/dev/null
+			atftp_get "f$size" "$WORK/o" --option "windowsize $w" --option "blksize 512" --option "timeout 2" 2>/dev/null
 			assert_same "$ROOT/f$size" "$WORK/o"
 		done
 	done

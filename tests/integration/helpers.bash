@@ -260,14 +260,15 @@ log_count_is() {
 }
 
 # The server has at least one / no transfer child.
-# Live transfers: each holds one UDP socket in a process under the server,
-# a forked child (--workers 0) or a worker, which holds a socket per
-# transfer and nothing else of UDP.
+# Live transfers: each holds one socket in a process under the server, a
+# forked child (--workers 0) or a worker; a worker (the one with an epoll
+# instance) also holds its control socket.
 transfer_count() {
-	local p n=0 sockets
-	sockets=$(ss -Huanp 2>/dev/null)
+	local p n=0 links
 	for p in $(server_children); do
-		n=$((n + $(grep -o "pid=$p," <<<"$sockets" | wc -l)))
+		links=$(ls -l "/proc/$p/fd" 2>/dev/null) || continue
+		n=$((n + $(grep -c 'socket:' <<<"$links")))
+		if grep -q 'eventpoll' <<<"$links"; then n=$((n - 1)); fi
 	done
 	echo "$n"
 }

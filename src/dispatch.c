@@ -67,6 +67,17 @@ void server_conf_init(struct server_conf *c)
 	c->drain_timeout_s = 30;
 }
 
+int server_root_pick(const struct server_conf *c, const struct sockaddr *peer)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < c->nroots; i++)
+		if (addr_net_contains(&c->roots[i].net, peer) &&
+		    (best < 0 || c->roots[i].net.prefix > c->roots[best].net.prefix))
+			best = (int)i;
+	return best;
+}
+
 /* A request waiting for a free slot. */
 struct pending {
 	struct peer_key key;
@@ -80,6 +91,7 @@ struct pending {
 struct dispatcher {
 	const struct server_conf *conf;
 	int rootfd;			/* reopened on SIGHUP */
+	int client_rootfd[SERVER_ROOTS_MAX];	/* --client-root, likewise */
 	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
 	int family[SERVER_LISTEN_MAX];
 	union sockaddr_any bound[SERVER_LISTEN_MAX];	/* each listener's address */
@@ -323,6 +335,8 @@ static int transfer_socket(const struct server_conf *c, union sockaddr_any *loca
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
+	int pick = server_root_pick(d->conf, &peer->sa);
+	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
 	int r;
 
 	for (int i = 0; i <= d->nfd; i++)
@@ -330,12 +344,12 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
 	/* Past --max-upload a write fails with EFBIG instead of killing. */
 	signal(SIGXFSZ, SIG_IGN);
-	r = sandbox_enter(&d->conf->sandbox, d->rootfd);
+	r = sandbox_enter(&d->conf->sandbox, rootfd);
 	if (r < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);
 	}
-	r = xfer_run(&d->conf->xfer, sock, d->rootfd, req, len, &peer->sa);
+	r = xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa);
 	_exit(r < 0 ? 1 : 0);
 }
 
@@ -525,17 +539,36 @@ static void reap(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void reload(struct dispatcher *d)
+static void reopen_dir(const char *dir, int *fdp)
 {
-	int fd = open(d->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
-		log_err("reload: cannot open %s: %m; keeping the old root", d->conf->root);
-	} else {
-		close(d->rootfd);
-		d->rootfd = fd;
+		log_err("reload: cannot open %s: %m; keeping the old root", dir);
+		return;
 	}
+	close(*fdp);
+	*fdp = fd;
+}
+
+static void reload(struct dispatcher *d)
+{
+	reopen_dir(d->conf->root, &d->rootfd);
+	for (unsigned i = 0; i < d->conf->nroots; i++)
+		reopen_dir(d->conf->roots[i].dir, &d->client_rootfd[i]);
 	log_notice("reloaded: root %s reopened", d->conf->root);
+}
+
+/* -P: the pid of the dispatcher, once it has detached. */
+static int write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		log_err("cannot write the pid file %s: %m", path);
+		return -1;
+	}
+	return 0;
 }
 
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
@@ -598,6 +631,8 @@ int dispatch_run(const struct server_conf *c)
 		return 1;
 	d->conf = c;
 	d->rootfd = c->rootfd;
+	for (unsigned i = 0; i < c->nroots; i++)
+		d->client_rootfd[i] = c->roots[i].fd;
 	d->live = peers_new(c->max_transfers);
 	d->queued = peers_new(c->queue_max ? c->queue_max : 1);
 	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
@@ -610,6 +645,8 @@ int dispatch_run(const struct server_conf *c)
 		log_err("daemon: %m");
 		return 1;
 	}
+	if (c->pid_file && write_pid_file(c->pid_file) < 0)
+		return 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -686,5 +723,7 @@ int dispatch_run(const struct server_conf *c)
 		}
 	}
 	notify_status(d, now, true);
+	if (c->pid_file)
+		unlink(c->pid_file);
 	return 0;
 }

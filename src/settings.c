@@ -675,10 +675,12 @@ int settings_parse_args(struct settings *s, struct settings_cli *cli, int argc, 
 		}
 		seen[st - table] = true;
 		rc = set_value(s, st, optarg, why, sizeof(why));
-		if (rc < 0) {
+		if (rc < 0 && st->flag)
+			snprintf(err, size, "-%c/--%s: %s", st->flag, st->name, why);
+		else if (rc < 0)
 			snprintf(err, size, "--%s: %s", st->name, why);
+		if (rc < 0)
 			return -EINVAL;
-		}
 	}
 	if (argc - optind > 1) {
 		snprintf(err, size, "one ROOT directory at most, got %d", argc - optind);

@@ -303,7 +303,7 @@ static void test_args(void)
 
 	settings_init(&s);
 	is_int(settings_parse_args(&s, &cli, 5, argv3, err, sizeof(err)), -EINVAL, "args: a bad value");
-	is_str(err, "--max-blksize: '7' is not a number in 8..65464", "... names the option");
+	is_str(err, "-B/--max-blksize: '7' is not a number in 8..65464", "... names the option");
 
 	settings_init(&s);
 	is_int(settings_parse_args(&s, &cli, 3, argv4, err, sizeof(err)), -EINVAL, "args: a missing --config");

@@ -279,3 +279,17 @@ client_roots_serve_their_bytes() {
 	assert_status 2
 	assert_contains "$stderr" "missing: No such file or directory"
 }
+
+@test "every key is in --help, in snow-owl.conf(5) and in snow-owld(8)" {
+	local key keys help
+	keys=$("$SNOW_OWLD" --config /dev/null --print-config | sed -n 's/^#\{0,1\}\([a-z0-9-]*\) =.*/\1/p')
+	[[ $(wc -w <<<"$keys") -ge 30 ]]
+	help=$("$SNOW_OWLD" --help)
+	for key in $keys; do
+		assert_contains "$help" "--$key"
+		grep -q "^\.It Cm $key Ns = Ns" "$TOP_SRCDIR/man/snow-owl.conf.5" ||
+			{ echo "snow-owl.conf(5) lacks $key" >&2; return 1; }
+		grep -q "^\.It .*Fl -$key\( \|$\)" "$TOP_SRCDIR/man/snow-owld.8" ||
+			{ echo "snow-owld(8) lacks --$key" >&2; return 1; }
+	done
+}

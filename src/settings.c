@@ -722,15 +722,6 @@ int settings_finish(struct settings *s, char *err, size_t size)
 	c->sandbox.writable = c->xfer.allow_write;
 	c->sandbox.fsize_max = c->xfer.upload_max;
 	c->pid_file = absolute(c->pid_file);
-	for (unsigned i = 0; i < c->nroots; i++) {
-		char *dir = realpath(c->roots[i].dir, NULL);
-
-		if (!dir) {
-			snprintf(err, size, "client-root %s: %s", c->roots[i].dir, strerror(errno));
-			return -EINVAL;
-		}
-		c->roots[i].dir = dir;
-	}
 	return 0;
 }
 

@@ -63,8 +63,8 @@ int settings_parse_args(struct settings *s, struct settings_cli *cli, int argc, 
 			char *err, size_t size);
 
 /*
- * Derive the server's settings from the table's: family, uploads, the
- * client roots' paths.  Returns 0 or -EINVAL with the reason in err.
+ * Derive the server's settings from the table's: family, uploads, an
+ * absolute pid file.  Returns 0 or -EINVAL with the reason in err.
  */
 int settings_finish(struct settings *s, char *err, size_t size);
 

@@ -162,13 +162,14 @@ int main(int argc, char **argv)
 		printf("snow-owld %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (settings_finish(&s, err, sizeof(err)) < 0) {
-		fprintf(stderr, "snow-owld: %s\n", err);
-		return 2;
-	}
+	/* The settings as given, before anything is derived from them. */
 	if (cli.print) {
 		settings_print(&s, stdout);
 		return 0;
+	}
+	if (settings_finish(&s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "snow-owld: %s\n", err);
+		return 2;
 	}
 	if (s.remap) {
 		struct remap *rules;
@@ -221,11 +222,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (unsigned i = 0; i < c->nroots; i++) {
-		c->roots[i].fd = open(c->roots[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (c->roots[i].fd < 0) {
-			log_err("cannot open %s: %m", c->roots[i].dir);
+		struct server_root *cr = &c->roots[i];
+		char *dir = realpath(cr->dir, NULL);
+
+		cr->fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (cr->fd < 0) {
+			log_err("cannot open %s: %m", cr->dir);
 			return 1;
 		}
+		cr->dir = dir;	/* absolute, for SIGHUP */
 	}
 	r = sandbox_resolve_user(&c->sandbox, c->user);
 	if (r < 0) {

@@ -270,8 +270,15 @@ client_roots_serve_their_bytes() {
 @test "--client-root in the file: a bad network names FILE:LINE" {
 	conf "client-root = 10.0.0.1/8=$ROOT"
 	check_refused "$CONF:1: client-root: '10.0.0.1/8' is not a network (ADDR/PREFIX, no host bits set)"
+	# A directory that cannot be opened stops the start, as for ROOT.
 	conf "client-root = 10.0.0.0/8=$BATS_TEST_TMPDIR/missing"
-	check_refused "client-root $BATS_TEST_TMPDIR/missing: No such file or directory"
+	run --separate-stderr "$SNOW_OWLD" --config "$CONF" --check-config "$ROOT"
+	assert_status 1
+	assert_contains "$stderr" "cannot open $BATS_TEST_TMPDIR/missing: No such file or directory"
+	# --print-config shows the settings as given, before any such check.
+	run --separate-stderr "$SNOW_OWLD" --config "$CONF" --print-config
+	assert_status 0
+	assert_contains "$output" "client-root = 10.0.0.0/8=$BATS_TEST_TMPDIR/missing"
 }
 
 @test "every key is in --help, in snow-owl.conf(5) and in snow-owld(8)" {

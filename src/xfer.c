@@ -69,11 +69,26 @@ static void end(struct transfer *t, enum xfer_outcome o)
 	t->deadline_us = UINT64_MAX;
 }
 
+/*
+ * The peer's port is gone (ICMP port unreachable).  An upload that is
+ * already published is complete: a client leaves once it has our final
+ * ACK, and a repeated ACK sent meanwhile finds its port closed.
+ */
+static void peer_gone(struct transfer *t)
+{
+	if (t->state == XS_DALLY) {
+		end(t, XO_COMPLETE);
+		return;
+	}
+	snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+	end(t, XO_ABORTED);
+}
+
 /* Send one control packet.  A failure ends nothing: the timer retries. */
 static void send_pkt(struct transfer *t, const void *buf, size_t len)
 {
 	if (send(t->sock, buf, len, 0) < 0 && errno == ECONNREFUSED)
-		end(t, XO_ABORTED);	/* the peer's port is gone */
+		peer_gone(t);
 }
 
 static void send_error(struct transfer *t, unsigned code, const char *msg)
@@ -880,8 +895,7 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 		r = recvmmsg(sock, msg, nrx, MSG_WAITFORONE, NULL);
 		if (r < 0) {
 			if (errno == ECONNREFUSED) {
-				snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
-				end(t, XO_ABORTED);
+				peer_gone(t);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
 			}

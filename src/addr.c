@@ -108,3 +108,85 @@ char *addr_format(const struct sockaddr *sa, char *buf, size_t size)
 	}
 	return buf;
 }
+
+int addr_host(const struct sockaddr *sa, uint8_t bytes[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(bytes, &a->s6_addr[12], 4);
+			return AF_INET;
+		}
+		memcpy(bytes, a, 16);
+		return AF_INET6;
+	}
+	return AF_UNSPEC;
+}
+
+static unsigned host_bits(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+/* Whether the first 'prefix' bits of a and b are the same. */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned whole = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	return !rest || ((a[whole] ^ b[whole]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+int addr_net_parse(const char *s, struct addr_net *out)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	uint8_t masked[16];
+	uint64_t prefix;
+
+	if (n == 0 || n >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, host, out->bytes) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, out->bytes) == 1)
+		out->family = AF_INET6;
+	else
+		return -EINVAL;
+	prefix = host_bits(out->family);
+	if (slash && opt_parse_uint(slash + 1, host_bits(out->family), &prefix) < 0)
+		return -EINVAL;
+	out->prefix = (unsigned)prefix;
+	/* Host bits set beyond the prefix: the address is not a network. */
+	memcpy(masked, out->bytes, sizeof(masked));
+	for (unsigned bit = out->prefix; bit < host_bits(out->family); bit++)
+		masked[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	if (memcmp(masked, out->bytes, sizeof(masked)) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+bool addr_net_contains(const struct addr_net *n, const struct sockaddr *sa)
+{
+	uint8_t bytes[16];
+
+	return addr_host(sa, bytes) == n->family && same_prefix(bytes, n->bytes, n->prefix);
+}
+
+char *addr_net_format(const struct addr_net *n, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	inet_ntop(n->family, n->bytes, host, sizeof(host));
+	snprintf(buf, size, "%s/%u", host, n->prefix);
+	return buf;
+}

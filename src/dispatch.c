@@ -55,8 +55,7 @@
 #define WORKER_SLOTS 64		/* workers, with those retiring after SIGHUP */
 #define RESPAWN_DELAY_US 1000000ull	/* after a worker died young */
 
-/* One worker per CPU the server may run on. */
-static unsigned default_workers(void)
+unsigned server_default_workers(void)
 {
 	cpu_set_t set;
 	int n = 1;
@@ -81,7 +80,18 @@ void server_conf_init(struct server_conf *c)
 	c->queue_max = 4096;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
-	c->workers = default_workers();
+	c->workers = SERVER_WORKERS_AUTO;
+}
+
+int server_root_pick(const struct server_conf *c, const struct sockaddr *peer)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < c->nroots; i++)
+		if (addr_net_contains(&c->roots[i].net, peer) &&
+		    (best < 0 || c->roots[i].net.prefix > c->roots[best].net.prefix))
+			best = (int)i;
+	return best;
 }
 
 /* A pre-forked worker (--workers). */
@@ -113,6 +123,7 @@ struct pending {
 struct dispatcher {
 	const struct server_conf *conf;
 	int rootfd;			/* reopened on SIGHUP */
+	int client_rootfd[SERVER_ROOTS_MAX];	/* --client-root, likewise */
 	/* Listeners, the signalfd at [nfd], the workers' control sockets
 	 * from [nfd + 1]. */
 	struct pollfd pfd[SERVER_LISTEN_MAX + 1 + WORKER_SLOTS];
@@ -364,6 +375,8 @@ static int transfer_socket(const struct server_conf *c, union sockaddr_any *loca
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
+	int pick = server_root_pick(d->conf, &peer->sa);
+	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
 	int r;
 
 	for (int i = 0; i <= d->nfd; i++)
@@ -371,12 +384,12 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
 	/* Past --max-upload a write fails with EFBIG instead of killing. */
 	signal(SIGXFSZ, SIG_IGN);
-	r = sandbox_enter(&d->conf->sandbox, d->rootfd);
+	r = sandbox_enter(&d->conf->sandbox, rootfd);
 	if (r < 0) {
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);
 	}
-	r = xfer_run(&d->conf->xfer, sock, d->rootfd, req, len, &peer->sa);
+	r = xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa);
 	_exit(r < 0 ? 1 : 0);
 }
 
@@ -813,19 +826,38 @@ static void reap(struct dispatcher *d, uint64_t now)
 	}
 }
 
-static void reload(struct dispatcher *d, uint64_t now)
+static void reopen_dir(const char *dir, int *fdp)
 {
-	int fd = open(d->conf->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
-		log_err("reload: cannot open %s: %m; keeping the old root", d->conf->root);
-	} else {
-		close(d->rootfd);
-		d->rootfd = fd;
+		log_err("reload: cannot open %s: %m; keeping the old root", dir);
+		return;
 	}
+	close(*fdp);
+	*fdp = fd;
+}
+
+static void reload(struct dispatcher *d, uint64_t now)
+{
+	reopen_dir(d->conf->root, &d->rootfd);
+	for (unsigned i = 0; i < d->conf->nroots; i++)
+		reopen_dir(d->conf->roots[i].dir, &d->client_rootfd[i]);
 	log_notice("reloaded: root %s reopened", d->conf->root);
 	if (d->conf->workers)
 		retire_workers(d, now);
+}
+
+/* -P: the pid of the dispatcher, once it has detached. */
+static int write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		log_err("cannot write the pid file %s: %m", path);
+		return -1;
+	}
+	return 0;
 }
 
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
@@ -946,6 +978,8 @@ int dispatch_run(const struct server_conf *c)
 		return 1;
 	d->conf = c;
 	d->rootfd = c->rootfd;
+	for (unsigned i = 0; i < c->nroots; i++)
+		d->client_rootfd[i] = c->roots[i].fd;
 	d->live = peers_new(c->max_transfers);
 	d->queued = peers_new(c->queue_max ? c->queue_max : 1);
 	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
@@ -958,6 +992,8 @@ int dispatch_run(const struct server_conf *c)
 		log_err("daemon: %m");
 		return 1;
 	}
+	if (c->pid_file && write_pid_file(c->pid_file) < 0)
+		return 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -1051,5 +1087,7 @@ int dispatch_run(const struct server_conf *c)
 	}
 	notify_status(d, now, true);
 	close_workers(d);
+	if (c->pid_file)
+		unlink(c->pid_file);
 	return 0;
 }

@@ -48,6 +48,19 @@ int opt_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int opt_parse_range(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int r = opt_parse_uint(s, max, &v);
+
+	if (r < 0)
+		return r;
+	if (v < min)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 static void ack(struct opt_result *res, enum opt_id id, uint64_t v)
 {
 	res->acked |= 1u << id;

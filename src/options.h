@@ -59,4 +59,7 @@ int opt_build_oack(const struct opt_result *res, void *buf, size_t size);
  */
 int opt_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
+/* The same within min..max (-ERANGE below min too). */
+int opt_parse_range(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 #endif

@@ -12,6 +12,15 @@
 
 #define SERVER_LISTEN_MAX 16
 #define SERVER_WORKERS_MAX 32
+#define SERVER_WORKERS_AUTO (~0u)	/* one per CPU (server_default_workers) */
+#define SERVER_ROOTS_MAX 64
+
+/* --client-root: clients in net are served from dir instead of ROOT. */
+struct server_root {
+	struct addr_net net;
+	const char *dir;		/* absolute */
+	int fd;				/* opened before any fork */
+};
 
 /* Where the listening sockets come from. */
 enum server_mode {
@@ -43,9 +52,20 @@ struct server_conf {
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
 	unsigned workers;		/* pre-forked workers; 0: a child per transfer */
+	struct server_root roots[SERVER_ROOTS_MAX];
+	unsigned nroots;
+	const char *pid_file;		/* -P */
 };
 
 void server_conf_init(struct server_conf *c);
+/* One worker per CPU in the affinity mask, at most SERVER_WORKERS_MAX. */
+unsigned server_default_workers(void);
+
+/*
+ * The --client-root entry for peer: the longest prefix that contains it,
+ * the first of equal ones.  Returns its index, or -1 for ROOT.
+ */
+int server_root_pick(const struct server_conf *c, const struct sockaddr *peer);
 
 /*
  * Bind (or adopt) the listening sockets, then serve until SIGTERM/SIGINT,

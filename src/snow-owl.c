@@ -105,7 +105,7 @@ static uint64_t number(const char *opt, const char *s, uint64_t min, uint64_t ma
 {
 	uint64_t v;
 
-	if (opt_parse_uint(s, max, &v) < 0 || v < min) {
+	if (opt_parse_range(s, min, max, &v) < 0) {
 		fprintf(stderr, "snow-owl: %s: '%s' is not a number in %llu..%llu\n", opt, s,
 			(unsigned long long)min, (unsigned long long)max);
 		exit(CLIENT_EUSAGE);

@@ -19,160 +19,26 @@
 #include <linux/capability.h>
 
 #include "log.h"
-#include "server.h"
-
-enum {
-	LONG_MAX_WINDOWSIZE = 256,
-	LONG_BATCH,
-	LONG_RETRIES,
-	LONG_READ_ONLY,
-	LONG_MAX_TRANSFERS,
-	LONG_MAX_PER_CLIENT,
-	LONG_QUEUE,
-	LONG_RCVBUF,
-	LONG_DRAIN_TIMEOUT,
-	LONG_SECCOMP_LOG,
-	LONG_MAX_UPLOAD,
-	LONG_WORKERS,
-};
+#include "path.h"
+#include "remap.h"
+#include "settings.h"
 
 static const char usage_text[] =
 	"usage: snow-owld [-L|-l] [-a ADDR[:PORT]]... [-46cpsv] [-u USER] [-U UMASK]\n"
 	"                 [-B MAX_BLKSIZE] [-T USEC] [-t SECONDS] [-R LOW:HIGH]\n"
-	"                 [-r OPTION]... [options] ROOT\n"
+	"                 [-r OPTION]... [-m FILE] [-P FILE] [--config FILE] [options] [ROOT]\n"
 	"Without -L or -l the sockets come from systemd (socket activation) or\n"
 	"from inetd/xinetd (fd 0, wait mode), whichever started the server.\n"
-	"  -L, --foreground         run standalone, in the foreground\n"
-	"  -l, --listen             run standalone, as a background daemon\n"
-	"  -a, --address ADDR[:PORT]  listen here (repeatable; default port 69,\n"
-	"                           IPv6 as [::1]:6969; default all addresses)\n"
-	"  -4, --ipv4 / -6, --ipv6  only IPv4 / only IPv6\n"
-	"  -s, --secure             chroot into ROOT\n"
-	"  -c, --create             allow uploads to create new files\n"
-	"  -p, --permissive         only the kernel's permission checks\n"
-	"  -u, --user USER          run transfers as USER (default nobody)\n"
-	"  -U, --umask UMASK        mode mask for created files (default 022)\n"
-	"  -B, --max-blksize N      largest blksize granted (default 65464)\n"
-	"      --max-windowsize N   largest windowsize granted (default 64)\n"
-	"  -T, --timeout USEC       timeout before a round trip is measured (default 250000)\n"
-	"      --retries N          timeouts in a row before giving up (default 10)\n"
-	"  -r, --refuse OPTION      never acknowledge OPTION\n"
-	"  -t, --idle-timeout SECS  systemd/inetd modes: exit after SECS idle\n"
-	"                           (default 900; 0 never)\n"
-	"  -R, --port-range LOW:HIGH  transfer sockets use ports in this range\n"
-	"      --max-transfers N    transfers at once (default 1024)\n"
-	"      --max-per-client N   transfers at once per client address\n"
-	"                           (default 0: no limit)\n"
-	"      --queue N            requests waiting for a free slot (default 4096)\n"
-	"      --rcvbuf BYTES       receive buffer of listening sockets (default 4 MiB)\n"
-	"      --drain-timeout SECS on SIGTERM, time transfers get to finish (default 30)\n"
-	"      --seccomp-log        debug: log system calls the filter would kill\n"
-	"      --read-only          refuse every upload\n"
-	"      --max-upload SIZE    largest upload (bytes, or with K, M, G); default no limit\n"
-	"      --batch N            requests read per system call (default 32)\n"
-	"      --workers N          N pre-forked workers run the transfers (default:\n"
-	"                           one per CPU); 0: fork one child per transfer\n"
-	"  -v, --verbose            more log detail (repeatable)\n"
-	"  -V, --version            print the version\n"
-	"  -h, --help               this help\n";
-
-static const struct option long_opts[] = {
-	{ "foreground", no_argument, NULL, 'L' },
-	{ "listen", no_argument, NULL, 'l' },
-	{ "address", required_argument, NULL, 'a' },
-	{ "ipv4", no_argument, NULL, '4' },
-	{ "ipv6", no_argument, NULL, '6' },
-	{ "secure", no_argument, NULL, 's' },
-	{ "create", no_argument, NULL, 'c' },
-	{ "permissive", no_argument, NULL, 'p' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "umask", required_argument, NULL, 'U' },
-	{ "max-blksize", required_argument, NULL, 'B' },
-	{ "max-windowsize", required_argument, NULL, LONG_MAX_WINDOWSIZE },
-	{ "timeout", required_argument, NULL, 'T' },
-	{ "retries", required_argument, NULL, LONG_RETRIES },
-	{ "refuse", required_argument, NULL, 'r' },
-	{ "read-only", no_argument, NULL, LONG_READ_ONLY },
-	{ "batch", required_argument, NULL, LONG_BATCH },
-	{ "idle-timeout", required_argument, NULL, 't' },
-	{ "port-range", required_argument, NULL, 'R' },
-	{ "max-transfers", required_argument, NULL, LONG_MAX_TRANSFERS },
-	{ "max-per-client", required_argument, NULL, LONG_MAX_PER_CLIENT },
-	{ "queue", required_argument, NULL, LONG_QUEUE },
-	{ "rcvbuf", required_argument, NULL, LONG_RCVBUF },
-	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
-	{ "seccomp-log", no_argument, NULL, LONG_SECCOMP_LOG },
-	{ "max-upload", required_argument, NULL, LONG_MAX_UPLOAD },
-	{ "workers", required_argument, NULL, LONG_WORKERS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+	"Every option is also a key of the configuration file; a yes/no option\n"
+	"takes --NAME or --NAME=no; --print-config shows the defaults.\n";
 
 static void usage(int status)
 {
-	fputs(usage_text, status ? stderr : stdout);
+	FILE *f = status ? stderr : stdout;
+
+	fputs(usage_text, f);
+	settings_usage(f);
 	exit(status);
-}
-
-static uint64_t number(const char *opt, const char *s, uint64_t min, uint64_t max)
-{
-	uint64_t v;
-
-	if (opt_parse_uint(s, max, &v) < 0 || v < min) {
-		fprintf(stderr, "snow-owld: %s: '%s' is not a number in %llu..%llu\n", opt, s,
-			(unsigned long long)min, (unsigned long long)max);
-		exit(2);
-	}
-	return v;
-}
-
-/* A size: digits with an optional K, M or G (binary multiples). */
-static uint64_t size_arg(const char *opt, const char *s)
-{
-	char num[24];
-	size_t n = strlen(s);
-	unsigned shift = 0;
-
-	if (n && strchr("kKmMgG", s[n - 1])) {
-		shift = strchr("kK", s[n - 1]) ? 10 : strchr("mM", s[n - 1]) ? 20 : 30;
-		n--;
-	}
-	if (n == 0 || n >= sizeof(num)) {
-		fprintf(stderr, "snow-owld: %s: '%s' is not a size\n", opt, s);
-		exit(2);
-	}
-	memcpy(num, s, n);
-	num[n] = '\0';
-	return number(opt, num, 1, UINT64_MAX >> 30) << shift;
-}
-
-static void refuse_option(struct server_conf *c, const char *name)
-{
-	for (int id = 0; id < OPT_MAX; id++) {
-		if (strcasecmp(name, opt_name(id)) == 0) {
-			c->xfer.lim.refuse[id] = true;
-			return;
-		}
-	}
-	fprintf(stderr, "snow-owld: -r: unknown option '%s'\n", name);
-	exit(2);
-}
-
-static void port_range(struct server_conf *c, const char *arg)
-{
-	char low[8];
-	const char *colon = strchr(arg, ':');
-
-	if (!colon || (size_t)(colon - arg) >= sizeof(low)) {
-		fprintf(stderr, "snow-owld: -R: expected LOW:HIGH, got '%s'\n", arg);
-		exit(2);
-	}
-	memcpy(low, arg, (size_t)(colon - arg));
-	low[colon - arg] = '\0';
-	c->port_low = (unsigned)number("-R", low, 1, 65535);
-	c->port_high = (unsigned)number("-R", colon + 1, c->port_low, 65535);
 }
 
 /*
@@ -232,171 +98,157 @@ static void add_address(struct server_conf *c, const char *arg)
 	c->nlisten++;
 }
 
+/* --map-test: what the rules make of a name, as a transfer would see it. */
+static int map_test(const struct settings *s, const struct settings_cli *cli)
+{
+	union sockaddr_any peer;
+	socklen_t len;
+	unsigned op;
+	char *out;
+	const char *rel;
+	enum remap_result res;
+	int status = 1;
+
+	if (!s->remap) {
+		fprintf(stderr, "snow-owld: --map-test needs remap rules (-m FILE)\n");
+		return 2;
+	}
+	if (addr_parse(cli->map_client ? cli->map_client : "127.0.0.1", 0, AF_UNSPEC, &peer, &len) < 0) {
+		fprintf(stderr, "snow-owld: --map-test-client: cannot parse address '%s'\n", cli->map_client);
+		return 2;
+	}
+	if (!cli->map_op || strcasecmp(cli->map_op, "RRQ") == 0) {
+		op = OP_RRQ;
+	} else if (strcasecmp(cli->map_op, "WRQ") == 0) {
+		op = OP_WRQ;
+	} else {
+		fprintf(stderr, "snow-owld: --map-test-op: expected RRQ or WRQ, got '%s'\n", cli->map_op);
+		return 2;
+	}
+	res = remap_apply(s->srv.xfer.remap, cli->map_test, op, &peer.sa, &out);
+	if (res == REMAP_OK && path_check(out, strlen(out), &rel) == 0) {
+		printf("%s\n", out);
+		status = 0;
+	} else if (res == REMAP_OK) {
+		printf("refused: illegal file name \"%s\"\n", out);
+	} else if (res == REMAP_REFUSED) {
+		printf("refused%s%s\n", out ? ": " : "", out ? out : "");
+	} else {
+		printf("refused: %s\n", res == REMAP_LOOP ? "the rules loop" :
+		       res == REMAP_TOO_LONG ? "the name grew too long" : "out of memory");
+	}
+	free(out);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	struct server_conf c;
-	bool standalone = false;
-	int verbose = 0, opt, r;
-	const char *addrs[SERVER_LISTEN_MAX];
-	int naddrs = 0;
+	struct settings s;
+	struct settings_cli cli;
+	struct server_conf *c = &s.srv;
+	char err[512];
+	int r;
 
-	server_conf_init(&c);
-	c.xfer.allow_write = true;
-	while ((opt = getopt_long(argc, argv, "Lla:46scpu:U:B:T:t:R:r:vVh", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'L':
-			standalone = true;
-			c.daemonize = false;
-			break;
-		case 'l':
-			standalone = true;
-			c.daemonize = true;
-			break;
-		case 'a':
-			if (naddrs == SERVER_LISTEN_MAX) {
-				fprintf(stderr, "snow-owld: at most %d addresses\n", SERVER_LISTEN_MAX);
-				return 2;
-			}
-			addrs[naddrs++] = optarg;
-			break;
-		case '4':
-			c.family = AF_INET;
-			break;
-		case '6':
-			c.family = AF_INET6;
-			break;
-		case 's':
-			c.sandbox.chroot = true;
-			break;
-		case 'c':
-			c.xfer.upload.allow_create = true;
-			break;
-		case 'p':
-			c.xfer.upload.plain_perms = true;
-			break;
-		case 'u':
-			c.user = optarg;
-			break;
-		case 'U':
-			if (!*optarg || strlen(optarg) > 4 || strspn(optarg, "01234567") != strlen(optarg)) {
-				fprintf(stderr, "snow-owld: -U: '%s' is not an octal mask\n", optarg);
-				return 2;
-			}
-			c.xfer.upload.umask = (mode_t)strtoul(optarg, NULL, 8) & 0777;
-			break;
-		case 'B':
-			c.xfer.lim.blksize_max = (unsigned)number("-B", optarg, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX);
-			break;
-		case LONG_MAX_WINDOWSIZE:
-			c.xfer.lim.windowsize_max = (unsigned)number("--max-windowsize", optarg, 1, OPT_WINDOWSIZE_MAX);
-			break;
-		case 'T':
-			c.xfer.rto_us = number("-T", optarg, 10000, 255000000);
-			if (c.xfer.rto_max_us < c.xfer.rto_us)
-				c.xfer.rto_max_us = c.xfer.rto_us;
-			break;
-		case LONG_RETRIES:
-			c.xfer.max_retries = (unsigned)number("--retries", optarg, 1, 100);
-			break;
-		case 'r':
-			refuse_option(&c, optarg);
-			break;
-		case 't':
-			c.idle_timeout_s = (unsigned)number("-t", optarg, 0, 86400 * 365);
-			break;
-		case 'R':
-			port_range(&c, optarg);
-			break;
-		case LONG_MAX_TRANSFERS:
-			c.max_transfers = (unsigned)number("--max-transfers", optarg, 1, 1000000);
-			break;
-		case LONG_MAX_PER_CLIENT:
-			c.max_per_client = (unsigned)number("--max-per-client", optarg, 0, 1000000);
-			break;
-		case LONG_QUEUE:
-			c.queue_max = (unsigned)number("--queue", optarg, 0, 1000000);
-			break;
-		case LONG_RCVBUF:
-			c.rcvbuf = (int)number("--rcvbuf", optarg, 0, 1u << 30);
-			break;
-		case LONG_MAX_UPLOAD:
-			c.xfer.upload_max = size_arg("--max-upload", optarg);
-			break;
-		case LONG_SECCOMP_LOG:
-			c.sandbox.seccomp_log = true;
-			break;
-		case LONG_DRAIN_TIMEOUT:
-			c.drain_timeout_s = (unsigned)number("--drain-timeout", optarg, 0, 86400);
-			break;
-		case LONG_READ_ONLY:
-			c.xfer.allow_write = false;
-			break;
-		case LONG_WORKERS:
-			c.workers = (unsigned)number("--workers", optarg, 0, SERVER_WORKERS_MAX);
-			break;
-		case LONG_BATCH:
-			c.batch = (unsigned)number("--batch", optarg, 1, 256);
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'V':
-			printf("snow-owld %s\n", PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(0);
-			break;
-		default:
+	settings_init(&s);
+	if (settings_parse_args(&s, &cli, argc, argv, err, sizeof(err)) < 0) {
+		if (!err[0])
 			usage(2);
-		}
+		fprintf(stderr, "snow-owld: %s\n", err);
+		return 2;
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "snow-owld: exactly one ROOT directory is needed\n");
+	if (cli.help)
+		usage(0);
+	if (cli.version) {
+		printf("snow-owld %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	/* The settings as given, before anything is derived from them. */
+	if (cli.print) {
+		settings_print(&s, stdout);
+		return 0;
+	}
+	if (settings_finish(&s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "snow-owld: %s\n", err);
+		return 2;
+	}
+	if (s.remap) {
+		struct remap *rules;
+
+		if (remap_load(s.remap, &rules, err, sizeof(err)) < 0) {
+			fprintf(stderr, "snow-owld: %s\n", err);
+			return 2;
+		}
+		c->xfer.remap = rules;
+	}
+	if (cli.map_test)
+		return map_test(&s, &cli);
+	if (!s.root) {
+		fprintf(stderr, "snow-owld: a ROOT directory is needed (the argument or the root key)\n");
 		usage(2);
 	}
-	log_init("snow-owld", verbose >= 2 ? LOG_DEBUG : verbose ? LOG_INFO : LOG_NOTICE);
-	if (!standalone && inherit_sockets(&c) < 0) {
+	log_init("snow-owld", s.verbose >= 2 ? LOG_DEBUG : s.verbose ? LOG_INFO : LOG_NOTICE);
+	if (!cli.check && !s.foreground && !s.listen && inherit_sockets(c) < 0) {
 		fprintf(stderr, "snow-owld: no sockets: give -L (foreground) or -l (daemon), or start\n"
 				"from systemd (snow-owl.socket) or inetd (wait mode)\n");
 		return 2;
 	}
 	/* inetd leaves no usable stderr; daemon() closes it. */
-	if (c.mode == SERVER_INETD || c.daemonize)
+	if (!cli.check && (c->mode == SERVER_INETD || c->daemonize))
 		log_use_syslog();
-	if (c.mode != SERVER_STANDALONE && naddrs)
-		log_warn("-a is ignored: the sockets come from %s", c.mode == SERVER_SYSTEMD ? "systemd" : "inetd");
+	if (c->mode != SERVER_STANDALONE && s.naddress)
+		log_warn("-a is ignored: the sockets come from %s", c->mode == SERVER_SYSTEMD ? "systemd" : "inetd");
 	/* Absolute, so SIGHUP can reopen it after daemon() left the cwd. */
-	c.root = realpath(argv[optind], NULL);
-	if (!c.root) {
-		log_err("cannot open %s: %m", argv[optind]);
+	c->root = realpath(s.root, NULL);
+	if (!c->root) {
+		log_err("cannot open %s: %m", s.root);
 		return 1;
 	}
 
 	/* Addresses are parsed after -4/-6, which change their meaning. */
-	for (int i = 0; i < naddrs && c.mode == SERVER_STANDALONE; i++)
-		add_address(&c, addrs[i]);
-	if (!c.nlisten && c.mode == SERVER_STANDALONE) {
-		if (c.family != AF_INET6)
-			add_address(&c, "0.0.0.0");
-		if (c.family != AF_INET)
-			add_address(&c, "[::]");
+	for (unsigned i = 0; i < s.naddress && c->mode == SERVER_STANDALONE; i++)
+		add_address(c, s.address[i]);
+	if (!c->nlisten && c->mode == SERVER_STANDALONE) {
+		if (c->family != AF_INET6)
+			add_address(c, "0.0.0.0");
+		if (c->family != AF_INET)
+			add_address(c, "[::]");
 	}
 
-	c.sandbox.writable = c.xfer.allow_write;
-	c.sandbox.fsize_max = c.xfer.upload_max;
-	c.rootfd = open(c.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (c.rootfd < 0) {
-		log_err("cannot open %s: %m", c.root);
+	/* Every root is opened now, before any fork: with -s a child can
+	 * only chroot into a directory it already holds. */
+	c->rootfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->rootfd < 0) {
+		log_err("cannot open %s: %m", c->root);
 		return 1;
 	}
-	r = sandbox_resolve_user(&c.sandbox, c.user);
+	for (unsigned i = 0; i < c->nroots; i++) {
+		struct server_root *cr = &c->roots[i];
+		char *dir = realpath(cr->dir, NULL);
+
+		cr->fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (cr->fd < 0) {
+			log_err("cannot open %s: %m", cr->dir);
+			return 1;
+		}
+		cr->dir = dir;	/* absolute, for SIGHUP */
+	}
+	r = sandbox_resolve_user(&c->sandbox, c->user);
 	if (r < 0) {
-		log_err("user %s: %s", c.user, r == -ENOENT ? "no such user" : strerror(-r));
+		log_err("user %s: %s", c->user, r == -ENOENT ? "no such user" : strerror(-r));
 		return 1;
 	}
-	if (c.sandbox.chroot && geteuid() != 0 && !sandbox_have_cap(CAP_SYS_CHROOT)) {
+	if (c->sandbox.chroot && geteuid() != 0 && !sandbox_have_cap(CAP_SYS_CHROOT)) {
 		log_err("-s needs root or CAP_SYS_CHROOT to chroot");
 		return 1;
 	}
-	return dispatch_run(&c);
+	if (c->workers == SERVER_WORKERS_AUTO)
+		c->workers = c->nroots ? 0 : server_default_workers();
+	if (c->workers && c->nroots) {
+		/* A worker enters one root directory for all its transfers. */
+		log_notice("--client-root: a child per transfer, not workers");
+		c->workers = 0;
+	}
+	if (cli.check)
+		return 0;
+	return dispatch_run(c);
 }

@@ -606,6 +606,41 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 	return 0;
 }
 
+/*
+ * -m: map the requested name with the rules, before any path rule (the
+ * result is checked like a name from the wire, so a rule never widens
+ * access).  Returns 0 with *mapped set (NULL without rules; free it), or
+ * refuses the request.
+ */
+static int remap_name(struct transfer *t, const struct packet_request *req, const struct sockaddr *peer,
+		      char **mapped)
+{
+	char shown[100];	/* fits an ERROR packet of send_error() */
+	enum remap_result res;
+
+	*mapped = NULL;
+	if (!t->conf->remap)
+		return 0;
+	res = remap_apply(t->conf->remap, req->filename, req->op, peer, mapped);
+	if (res == REMAP_OK) {
+		log_debug("peer=%s file=\"%s\" mapped to \"%s\"", t->peer, t->name,
+			  log_sanitize(*mapped, strlen(*mapped), shown, sizeof(shown)));
+		return 0;
+	}
+	if (res == REMAP_REFUSED && *mapped) {
+		/* The rule's message may quote the client's name. */
+		log_sanitize(*mapped, strlen(*mapped), shown, sizeof(shown));
+		free(*mapped);
+		*mapped = NULL;
+		return refuse(t, ERR_ACCESS, shown);
+	}
+	free(*mapped);
+	*mapped = NULL;
+	if (res == REMAP_NOMEM)
+		return refuse(t, ERR_UNDEFINED, "Out of memory");
+	return refuse(t, ERR_ACCESS, res == REMAP_REFUSED ? NULL : "Remap table failure");
+}
+
 /* ---- Events ---------------------------------------------------------- */
 
 /* Slots in the sender's ring: the window, or for octet reads room to read
@@ -631,6 +666,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 {
 	struct packet_request req;
 	const char *rel;
+	char *mapped;
 	int r;
 
 	memset(t, 0, sizeof(*t));
@@ -661,11 +697,16 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	if (r == -EPROTONOSUPPORT || req.mode == MODE_MAIL)
 		return refuse(t, ERR_ILLEGAL_OP, "Unsupported transfer mode");
 	t->mode = req.mode;
-	r = path_check(req.filename, req.filename_len, &rel);
+	r = remap_name(t, &req, peer, &mapped);
 	if (r < 0)
+		return r;
+	r = mapped ? path_check(mapped, strlen(mapped), &rel) : path_check(req.filename, req.filename_len, &rel);
+	if (r < 0) {
+		free(mapped);
 		return refuse(t, ERR_ACCESS, "Illegal file name");
-
+	}
 	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req) : start_write(t, rootfd, rel, &req);
+	free(mapped);
 	if (r < 0)
 		return r;
 

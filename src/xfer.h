@@ -20,6 +20,7 @@
 #include "netascii.h"
 #include "options.h"
 #include "packet.h"
+#include "remap.h"
 #include "rto.h"
 #include "upload.h"
 
@@ -33,6 +34,7 @@ struct xfer_conf {
 	uint64_t rto_max_us;		/* ceiling of the adaptive timeout and its backoff */
 	unsigned max_retries;		/* timeouts in a row before giving up */
 	uint64_t giveup_us;		/* ... or this long without progress */
+	const struct remap *remap;	/* -m: file name rules, or NULL */
 };
 
 void xfer_conf_init(struct xfer_conf *c);

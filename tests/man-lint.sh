@@ -1,7 +1,7 @@
 #!/bin/sh
 # Lint the man pages with mandoc (TAP).  Every warning is a failure.
 srcdir=${TOP_SRCDIR:-$(dirname "$0")/..}
-pages="$srcdir/man/snow-owld.8 $srcdir/man/snow-owl.1"
+pages="$srcdir/man/snow-owld.8 $srcdir/man/snow-owl.conf.5 $srcdir/man/snow-owl.1"
 n=0
 status=0
 if ! command -v mandoc >/dev/null 2>&1; then

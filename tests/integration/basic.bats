@@ -3,15 +3,8 @@
 
 load helpers
 
-DAEMON_PID=
-
 teardown() {
-	# A daemon started with -l is not our child: end it by its pid.
-	if [[ -n $DAEMON_PID ]]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait_for 5 refute pid_alive "$DAEMON_PID" || true
-		DAEMON_PID=
-	fi
+	stop_daemon
 	common_teardown
 }
 

@@ -206,6 +206,16 @@ stop_server() {
 	fi
 }
 
+# stop_daemon: a daemon started with -l is not our child; end the one
+# whose pid is in $DAEMON_PID, by that pid.
+DAEMON_PID=
+stop_daemon() {
+	[[ -n $DAEMON_PID ]] || return 0
+	kill "$DAEMON_PID" 2>/dev/null || true
+	wait_for 5 refute pid_alive "$DAEMON_PID" || true
+	DAEMON_PID=
+}
+
 # Wait up to 3 s for former transfer children to end, then end them.
 reap_children() {
 	local c i left

@@ -311,3 +311,37 @@ upload_past() { # BYTES
 	wait_log 'op=WRQ file="up/small".*outcome=complete'
 	assert_same "$WORK/small" "$ROOT/up/small"
 }
+
+@test "an upload whose client leaves after the final ACK is complete, even if a late ACK finds its port closed" {
+	# The client repeats its final block from a socket that cannot take
+	# the answer (connected elsewhere), so the server's second ACK draws
+	# an ICMP port unreachable while it dallies.
+	start_server -c
+	run python3 - "$PORT" <<-'PYEOF'
+		import socket, sys
+		srv = ("127.0.0.1", int(sys.argv[1]))
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.settimeout(3)
+		s.sendto(b"\0\2up/late.bin\0octet\0", srv)
+		ack, peer = s.recvfrom(100)
+		assert ack == b"\0\4\0\0", ack
+		s.sendto(b"\0\3\0\1final\n", peer)
+		ack, _ = s.recvfrom(100)
+		assert ack == b"\0\4\0\1", ack
+		port = s.getsockname()[1]
+		s.close()
+		t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		t.bind(("127.0.0.1", port))
+		t.connect(("127.0.0.1", 9))   # the server's ACK will match no socket
+		t.sendto(b"\0\3\0\1final\n", peer)
+		print("SENT")
+	PYEOF
+	assert_status 0
+	[[ $output == SENT ]]
+	wait_log 'op=WRQ file="up/late.bin" .*outcome='
+	[[ $(cat "$ROOT/up/late.bin") == final ]]
+	run grep 'file="up/late.bin"' "$SERVER_LOG"
+	assert_contains "$output" "bytes=6 "
+	assert_contains "$output" "outcome=complete"
+}

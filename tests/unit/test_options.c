@@ -396,6 +396,23 @@ static void test_parse_uint(void)
 		check_uint(bad[i], UINT64_MAX, -EINVAL, 0);
 }
 
+static void test_parse_range(void)
+{
+	uint64_t v = 7;
+
+	is_int(opt_parse_range("5", 5, 10, &v), 0, "range: the minimum");
+	is_int(v, 5, "... is taken");
+	is_int(opt_parse_range("10", 5, 10, &v), 0, "range: the maximum");
+	is_int(v, 10, "... is taken");
+	v = 7;
+	is_int(opt_parse_range("4", 5, 10, &v), -ERANGE, "range: below the minimum");
+	is_int(opt_parse_range("11", 5, 10, &v), -ERANGE, "range: above the maximum");
+	is_int(opt_parse_range("x", 5, 10, &v), -EINVAL, "range: not a number");
+	is_int(opt_parse_range("", 5, 10, &v), -EINVAL, "range: empty");
+	is_int(opt_parse_range(" 6", 5, 10, &v), -EINVAL, "range: a blank");
+	is_int(v, 7, "range: a refused value is not stored");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -407,5 +424,6 @@ int main(void)
 	test_refuse();
 	test_oack();
 	test_parse_uint();
+	test_parse_range();
 	return tap_done();
 }

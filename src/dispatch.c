@@ -34,14 +34,17 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "packet.h"
 #include "peers.h"
+#include "report.h"
 #include "server.h"
 
 #define BATCH_MAX 256
@@ -49,6 +52,7 @@
 #define REQUEST_MAX 4096
 #define QUEUE_AGE_US (10 * 1000000ull)	/* the client gave up long ago */
 #define STATUS_INTERVAL_US 1000000ull
+#define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
 
 void server_conf_init(struct server_conf *c)
 {
@@ -65,6 +69,7 @@ void server_conf_init(struct server_conf *c)
 	c->queue_max = 4096;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
+	c->metrics_interval_s = 5;
 }
 
 /* A request waiting for a free slot. */
@@ -80,10 +85,11 @@ struct pending {
 struct dispatcher {
 	const struct server_conf *conf;
 	int rootfd;			/* reopened on SIGHUP */
-	struct pollfd pfd[SERVER_LISTEN_MAX + 1];
+	struct pollfd pfd[SERVER_LISTEN_MAX + 2];
 	int family[SERVER_LISTEN_MAX];
 	union sockaddr_any bound[SERVER_LISTEN_MAX];	/* each listener's address */
-	int nfd;			/* listeners; pfd[nfd] is the signalfd */
+	int nfd;			/* listeners; pfd[nfd] is the signalfd, */
+	int report_rd, report_wr;	/* pfd[nfd + 1] the reports (report.h) */
 	bool stopping;
 	sigset_t oldmask;
 	struct peers *live;		/* children, by peer and pid */
@@ -93,6 +99,10 @@ struct dispatcher {
 	uint64_t served, failed, dropped_busy;
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
+	struct metrics metrics;
+	uint64_t metrics_us;		/* next --metrics write */
+	bool metrics_failing;		/* the last write failed (logged once) */
+	char metrics_text[METRICS_TEXT_MAX];
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
@@ -323,10 +333,12 @@ static int transfer_socket(const struct server_conf *c, union sockaddr_any *loca
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
+	struct xfer_report rep;
 	int r;
 
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
+	close(d->report_rd);
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
 	/* Past --max-upload a write fails with EFBIG instead of killing. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -335,8 +347,9 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);
 	}
-	r = xfer_run(&d->conf->xfer, sock, d->rootfd, req, len, &peer->sa);
-	_exit(r < 0 ? 1 : 0);
+	xfer_run(&d->conf->xfer, sock, d->rootfd, req, len, &peer->sa, &rep);
+	/* Status 0 tells reap() that the report went out (report.h). */
+	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
 }
 
 /* Fork the child for an admitted request.  Returns 0 or -errno. */
@@ -514,10 +527,11 @@ static void reap(struct dispatcher *d, uint64_t now)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (!peers_remove_pid(d->live, pid))
 			continue;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			d->served++;
-		else
+		/* Status 0: the child's report counts it (read_reports). */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			d->failed++;
+			d->metrics.lost++;
+		}
 		if (WIFSIGNALED(status))
 			log_warn("transfer %ld killed by signal %d", (long)pid, WTERMSIG(status));
 		d->last_activity_us = now;
@@ -538,15 +552,99 @@ static void reload(struct dispatcher *d)
 	log_notice("reloaded: root %s reopened", d->conf->root);
 }
 
+/* systemctl status and ps show the same line. */
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 {
+	char status[256], sent[24], received[24];
+
 	if (!d->status_dirty || (!force && now - d->status_us < STATUS_INTERVAL_US))
 		return;
-	sd_notifyf(0, "STATUS=%u active, %u queued, %llu served, %llu failed, %llu dropped (busy)",
-		   peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
-		   (unsigned long long)d->failed, (unsigned long long)d->dropped_busy);
+	snprintf(status, sizeof(status),
+		 "%u active, %u queued, %llu served, %llu failed (%llu not found), %llu dropped (busy),"
+		 " %s sent, %s received",
+		 peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
+		 (unsigned long long)d->failed, (unsigned long long)metrics_not_found(&d->metrics),
+		 (unsigned long long)d->dropped_busy,
+		 log_human_bytes(d->metrics.bytes[0], sent, sizeof(sent)),
+		 log_human_bytes(d->metrics.bytes[1], received, sizeof(received)));
+	sd_notifyf(0, "STATUS=%s", status);
+	setproctitle("%s", status);
 	d->status_us = now;
 	d->status_dirty = false;
+}
+
+/* ---- Reports and metrics ------------------------------------------------ */
+
+/*
+ * The socket transfer children report on (report.h).  A full socket
+ * makes a child wait at most a second: it has nothing else left to do,
+ * and the dispatcher drains the socket every round.
+ */
+static int open_reports(struct dispatcher *d)
+{
+	int sv[2], size = 1 << 20;
+	struct timeval tv = { 1, 0 };
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("socketpair: %m");
+		return -1;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	d->report_rd = sv[0];
+	d->report_wr = sv[1];
+	return 0;
+}
+
+/* Returns how many datagrams were read: REPORTS_PER_ROUND when more may wait. */
+static int read_reports(struct dispatcher *d)
+{
+	uint8_t buf[REPORT_SIZE + 1];	/* one more, to see an oversized one */
+	struct xfer_report r;
+	int i;
+
+	for (i = 0; i < REPORTS_PER_ROUND; i++) {
+		ssize_t n = recv(d->report_rd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0)
+			break;	/* EAGAIN: drained */
+		if (report_decode(buf, (size_t)n, &r) < 0) {
+			log_warn("ignored a malformed transfer report (%zd bytes)", n);
+			continue;
+		}
+		metrics_account(&d->metrics, &r);
+		if (r.outcome == XO_COMPLETE || r.outcome == XO_PROBE)
+			d->served++;
+		else
+			d->failed++;
+		d->status_dirty = true;
+	}
+	return i;
+}
+
+/* Every --metrics-interval seconds and at exit; a failure is logged when
+ * it starts and when it ends, not every time. */
+static void write_metrics(struct dispatcher *d, uint64_t now)
+{
+	const struct server_conf *c = d->conf;
+	struct metrics_gauges g = {
+		.active = peers_count(d->live), .queued = peers_count(d->queued),
+		.dropped_busy = d->dropped_busy, .version = PACKAGE_VERSION, .root = c->root,
+	};
+	int len, r;
+
+	if (!c->metrics_path)
+		return;
+	d->metrics_us = now + c->metrics_interval_s * 1000000ull;
+	len = metrics_render(&d->metrics, &g, d->metrics_text, sizeof(d->metrics_text));
+	r = len < 0 ? len : metrics_write(c->metrics_path, d->metrics_text, (size_t)len);
+	if (r < 0 && !d->metrics_failing)
+		log_warn("cannot write %s: %s", c->metrics_path, strerror(-r));
+	else if (r == 0 && d->metrics_failing)
+		log_notice("%s written again", c->metrics_path);
+	d->metrics_failing = r < 0;
 }
 
 static void stop_listening(struct dispatcher *d)
@@ -572,6 +670,8 @@ static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_
 
 	if (d->status_dirty)
 		next = d->status_us + STATUS_INTERVAL_US;
+	if (d->conf->metrics_path && d->metrics_us < next)
+		next = d->metrics_us;
 	if (d->q_len)
 		next = now + 100000;	/* age out queued requests */
 	if (d->stopping && stop_deadline < next)
@@ -604,7 +704,7 @@ int dispatch_run(const struct server_conf *c)
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
 	wire_batch(d);
-	if (open_listeners(d) < 0)
+	if (open_listeners(d) < 0 || open_reports(d) < 0)
 		return 1;
 	if (c->daemonize && daemon(0, 0) < 0) {
 		log_err("daemon: %m");
@@ -624,6 +724,8 @@ int dispatch_run(const struct server_conf *c)
 	}
 	d->pfd[d->nfd].fd = sigfd;
 	d->pfd[d->nfd].events = POLLIN;
+	d->pfd[d->nfd + 1].fd = d->report_rd;
+	d->pfd[d->nfd + 1].events = POLLIN;
 
 	now = now_us();
 	d->last_activity_us = now;
@@ -636,16 +738,19 @@ int dispatch_run(const struct server_conf *c)
 		log_notice("listening on %s, serving %s", addr_format(&a.sa, buf, sizeof(buf)), c->root);
 	}
 	d->status_dirty = true;
+	write_metrics(d, now);
 	sd_notify(0, "READY=1");
 
 	for (;;) {
 		int timeout = poll_timeout(d, now_us(), stop_deadline);
 
-		if (poll(d->pfd, (nfds_t)d->nfd + 1, timeout) < 0 && errno != EINTR) {
+		if (poll(d->pfd, (nfds_t)d->nfd + 2, timeout) < 0 && errno != EINTR) {
 			log_err("poll: %m");
 			break;
 		}
 		now = now_us();
+		if (d->pfd[d->nfd + 1].revents & POLLIN)
+			read_reports(d);
 		if (d->pfd[d->nfd].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -669,6 +774,8 @@ int dispatch_run(const struct server_conf *c)
 		if (d->q_len && !d->stopping)
 			run_queue(d, now);
 		notify_status(d, now, false);
+		if (c->metrics_path && now >= d->metrics_us)
+			write_metrics(d, now);
 
 		if (d->stopping) {
 			if (peers_count(d->live) == 0)
@@ -685,6 +792,10 @@ int dispatch_run(const struct server_conf *c)
 			break;
 		}
 	}
+	/* The last children's reports may still be queued. */
+	while (read_reports(d) == REPORTS_PER_ROUND)
+		;
 	notify_status(d, now, true);
+	write_metrics(d, now);
 	return 0;
 }

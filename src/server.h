@@ -41,6 +41,8 @@ struct server_conf {
 	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
+	const char *metrics_path;	/* --metrics: Prometheus textfile; NULL: none */
+	unsigned metrics_interval_s;	/* --metrics-interval */
 };
 
 void server_conf_init(struct server_conf *c);

@@ -33,6 +33,8 @@ enum {
 	LONG_DRAIN_TIMEOUT,
 	LONG_SECCOMP_LOG,
 	LONG_MAX_UPLOAD,
+	LONG_METRICS,
+	LONG_METRICS_INTERVAL,
 };
 
 static const char usage_text[] =
@@ -69,6 +71,8 @@ static const char usage_text[] =
 	"      --read-only          refuse every upload\n"
 	"      --max-upload SIZE    largest upload (bytes, or with K, M, G); default no limit\n"
 	"      --batch N            requests read per system call (default 32)\n"
+	"      --metrics FILE       write Prometheus metrics to FILE (textfile collector)\n"
+	"      --metrics-interval SECS  how often FILE is rewritten (default 5)\n"
 	"  -v, --verbose            more log detail (repeatable)\n"
 	"  -V, --version            print the version\n"
 	"  -h, --help               this help\n";
@@ -100,6 +104,8 @@ static const struct option long_opts[] = {
 	{ "drain-timeout", required_argument, NULL, LONG_DRAIN_TIMEOUT },
 	{ "seccomp-log", no_argument, NULL, LONG_SECCOMP_LOG },
 	{ "max-upload", required_argument, NULL, LONG_MAX_UPLOAD },
+	{ "metrics", required_argument, NULL, LONG_METRICS },
+	{ "metrics-interval", required_argument, NULL, LONG_METRICS_INTERVAL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -236,6 +242,7 @@ int main(int argc, char **argv)
 	const char *addrs[SERVER_LISTEN_MAX];
 	int naddrs = 0;
 
+	setproctitle_init(argc, argv, environ);	/* before anything reads argv */
 	server_conf_init(&c);
 	c.xfer.allow_write = true;
 	while ((opt = getopt_long(argc, argv, "Lla:46scpu:U:B:T:t:R:r:vVh", long_opts, NULL)) != -1) {
@@ -330,6 +337,12 @@ int main(int argc, char **argv)
 		case LONG_BATCH:
 			c.batch = (unsigned)number("--batch", optarg, 1, 256);
 			break;
+		case LONG_METRICS:
+			c.metrics_path = optarg;
+			break;
+		case LONG_METRICS_INTERVAL:
+			c.metrics_interval_s = (unsigned)number("--metrics-interval", optarg, 1, 86400);
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -356,6 +369,8 @@ int main(int argc, char **argv)
 	/* inetd leaves no usable stderr; daemon() closes it. */
 	if (c.mode == SERVER_INETD || c.daemonize)
 		log_use_syslog();
+	else
+		log_use_journal();	/* when standard error is the journal's */
 	if (c.mode != SERVER_STANDALONE && naddrs)
 		log_warn("-a is ignored: the sockets come from %s", c.mode == SERVER_SYSTEMD ? "systemd" : "inetd");
 	/* Absolute, so SIGHUP can reopen it after daemon() left the cwd. */

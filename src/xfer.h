@@ -19,6 +19,7 @@
 #include "netascii.h"
 #include "options.h"
 #include "packet.h"
+#include "report.h"
 #include "rto.h"
 #include "upload.h"
 
@@ -52,6 +53,7 @@ enum xfer_outcome {
 	XO_TIMEOUT,
 	XO_REFUSED,	/* we answered the request with an ERROR */
 	XO_FAILED,	/* local error during the transfer */
+	XO_MAX
 };
 
 struct transfer {
@@ -68,6 +70,9 @@ struct transfer {
 	char name[160];			/* sanitised file name, for logs */
 	char mode_name[16];		/* sanitised mode as sent, for logs */
 	char detail[96];		/* reason for a failure, for logs */
+	uint16_t error;			/* TFTP error code we sent, if any */
+	bool size_known;		/* size holds the expected bytes (for titles) */
+	uint64_t size;
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */
@@ -130,12 +135,26 @@ static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadl
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);
 
+/* The dispatcher's record of an ended transfer (before or after
+ * xfer_finish(), which keeps the counters). */
+void xfer_report(const struct transfer *t, uint64_t now_us, struct xfer_report *r);
+
+/*
+ * The process title of a transfer, without the program name:
+ * "ADDRESS RRQ NAME 45%", or with bytes ("... 1.5 MiB") when the size is
+ * not known.
+ */
+void xfer_title(const struct transfer *t, char *buf, size_t size);
+
 /* Largest datagram a transfer can receive (to size receive buffers). */
 size_t xfer_rx_size(const struct transfer *t);
 
-/* Drive one transfer to its end on the calling thread (fork mode). */
+/*
+ * Drive one transfer to its end on the calling thread (fork mode), with
+ * the process title following its progress; its record goes to *rep.
+ */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer);
+	     const struct sockaddr *peer, struct xfer_report *rep);
 
 const char *xfer_outcome_name(enum xfer_outcome o);
 

@@ -16,7 +16,9 @@ teardown() {
 }
 
 children_are() { [[ $(server_children | wc -l) -eq $1 ]]; }
-snow_count_is() { [[ $(pgrep -c -f "$1") -eq $2 ]]; }
+# snow-owld processes started by PARENT (their titles change, their
+# command name does not).
+snow_count_is() { [[ $(pgrep -c -x -P "$1" snow-owld) -eq $2 ]]; }
 
 # A free port for a server this file starts by other means.
 free_port() {
@@ -138,10 +140,10 @@ EOF
 	wait_for 5 port_in_use "$PORT"
 	fetch_hello
 	# One snow-owld serves the socket while it is busy...
-	snow_count_is "snow-owld -t 1 $ROOT\$" 1
+	snow_count_is "$ACT_PID" 1
 	fetch_hello
 	# ...and leaves after a second of idleness; xinetd takes over again.
-	wait_for 5 snow_count_is "snow-owld -t 1 $ROOT\$" 0
+	wait_for 5 snow_count_is "$ACT_PID" 0
 	fetch_hello
 }
 
@@ -372,8 +374,8 @@ PY
 	tftp_raw --hold 1 req rrq hello.txt octet >/dev/null &
 	local held=$!
 	local child
-	wait_for 5 pgrep -u 65534 -f "^$SNOW_OWLD -s"
-	child=$(pgrep -u 65534 -f "^$SNOW_OWLD -s" | head -n1)
+	wait_for 5 pgrep -u 65534 -x -P "$ACT_PID" snow-owld
+	child=$(pgrep -u 65534 -x -P "$ACT_PID" snow-owld | head -n1)
 	local status
 	status=$(cat "/proc/$child/status")
 	echo "$status" | grep -E "^(Uid|Gid|Cap|NoNewPrivs)"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -181,7 +182,10 @@ int metrics_write(const char *path, const char *text, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	while (len) {
+	/* Readable by the exporter whatever our umask (the unit's is 077). */
+	if (fchmod(fd, 0644) < 0)
+		r = -errno;
+	while (r == 0 && len) {
 		ssize_t n = write(fd, text, len);
 
 		if (n < 0) {

@@ -60,20 +60,7 @@ start_activated() {
 	need_cmd systemd-socket-activate tftp
 	copy_demo
 	local sock=$BATS_TEST_TMPDIR/notify
-	python3 - "$sock" >"$BATS_TEST_TMPDIR/notify.log" 3>&- <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(15)
-try:
-    while True:
-        msg = s.recv(4096).decode()
-        print(msg.replace("\n", " | "), flush=True)
-        if "STOPPING=1" in msg:
-            break
-except socket.timeout:
-    pass
-PY
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/notify.log" 3>&- &
 	local listener=$!
 	wait_for 5 test -S "$sock"
 	free_port

@@ -223,6 +223,27 @@ reap_children() {
 	return 0
 }
 
+# notify_listener SOCKET LOG: a stand-in for systemd's NOTIFY_SOCKET that
+# writes each notification to LOG as one line (" | " between its
+# assignments) until STOPPING=1, or 15 s of silence.  Run it in the
+# background and wait until SOCKET exists.
+notify_listener() {
+	python3 - "$1" >"$2" 3>&- <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", " | "), flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+}
+
 # ---- waiting and asserting ----------------------------------------------
 
 # wait_for TIMEOUT_SECONDS COMMAND...: poll until COMMAND succeeds.

@@ -113,6 +113,18 @@ s.sendto(b"\0\5" + code.to_bytes(2, "big") + b"size only\0", peer)
 PY
 }
 
+# counted_not_logged METRIC COMMAND...: at the default level, the transfer
+# COMMAND makes brings METRIC to 1 but logs no line.
+counted_not_logged() {
+	local m=$1
+	shift
+	start_server --metrics "$METRICS" --metrics-interval 1
+	"$@" >/dev/null
+	wait_for 4 metric_is "$m" 1
+	[[ $(log_count 'outcome=') -eq 0 ]]
+	stop_server
+}
+
 # ---- the line per transfer -------------------------------------------------
 
 LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
@@ -129,15 +141,11 @@ LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
 }
 
 @test "not found: no line at the default level but counted in the metrics; -v logs it" {
-	start_server --metrics "$METRICS" --metrics-interval 1
-	run tftp_raw req rrq missing octet
-	[[ $output == "ERROR 1 File not found" ]]
-	wait_for 4 metric_is 'snowowl_refusals_total{op="rrq",code="1"}' 1
+	counted_not_logged 'snowowl_refusals_total{op="rrq",code="1"}' tftp_raw req rrq missing octet
 	[[ $(metric 'snowowl_transfers_total{op="rrq",outcome="refused"}') -eq 1 ]]
-	[[ $(log_count 'outcome=') -eq 0 ]]
-	stop_server
 	start_server -v
 	run tftp_raw req rrq missing octet
+	[[ $output == "ERROR 1 File not found" ]]
 	wait_log "$LINE_HEAD file=\"missing\" mode=octet options=- bytes=0 seconds=[0-9.]+ rate_kib=0 retransmits=0 outcome=refused detail=\"1 File not found\"$"
 }
 
@@ -163,15 +171,11 @@ LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
 
 @test "probe: tsize then ERROR 8 right after the OACK is a probe, quiet by default, served in the counts" {
 	make_file boot.img 4096
-	start_server --metrics "$METRICS" --metrics-interval 1
-	run probe boot.img 8
-	[[ $output == "tsize 4096" ]]
-	wait_for 4 metric_is 'snowowl_transfers_total{op="rrq",outcome="probe"}' 1
+	counted_not_logged 'snowowl_transfers_total{op="rrq",outcome="probe"}' probe boot.img 8
 	[[ $(metric 'snowowl_transfers_total{op="rrq",outcome="aborted"}') -eq 0 ]]
-	[[ $(log_count 'outcome=') -eq 0 ]]
-	stop_server
 	start_server -v
 	run probe boot.img 8
+	[[ $output == "tsize 4096" ]]
 	run probe boot.img 0
 	wait_for 5 log_count_is 'outcome=probe' 2
 	wait_log "$LINE_HEAD file=\"boot.img\" mode=octet options=tsize=4096 bytes=0 .* outcome=probe detail=\"client error 8: size only\"$"
@@ -336,20 +340,7 @@ title_is() { [[ $(title_of "$1") == "$2" ]]; }
 	need_cmd systemd-socket-activate
 	make_file f 3000
 	local sock=$BATS_TEST_TMPDIR/notify
-	python3 - "$sock" >"$BATS_TEST_TMPDIR/notify.log" 3>&- <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(15)
-try:
-    while True:
-        msg = s.recv(4096).decode()
-        print(msg.replace("\n", " | "), flush=True)
-        if "STOPPING=1" in msg:
-            break
-except socket.timeout:
-    pass
-PY
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/notify.log" 3>&- &
 	local listener=$!
 	wait_for 5 test -S "$sock"
 	PORT=$(pick_port)

@@ -172,6 +172,7 @@ static void test_write(void)
 
 	if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
 		return;
+	umask(077);
 	snprintf(path, sizeof(path), "%s/m.prom", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
 	is_int(metrics_write(path, "a 1\n", 4), 0, "first write");
@@ -181,6 +182,7 @@ static void test_write(void)
 	if (f)
 		fclose(f);
 	ok(stat(tmp, &st) < 0 && errno == ENOENT, "no temporary file left");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644, "mode 0644 whatever the umask");
 	/* A planted link at the temporary name is not written through. */
 	ok(symlink("/tmp/test_metrics-victim", tmp) == 0, "plant a link");
 	is_int(metrics_write(path, "c 3\n", 4), 0, "write with a link at the temporary name");

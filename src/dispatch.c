@@ -670,10 +670,10 @@ static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_
 
 	if (d->status_dirty)
 		next = d->status_us + STATUS_INTERVAL_US;
-	if (d->conf->metrics_path && d->metrics_us < next)
-		next = d->metrics_us;
 	if (d->q_len)
 		next = now + 100000;	/* age out queued requests */
+	if (d->conf->metrics_path && d->metrics_us < next)
+		next = d->metrics_us;
 	if (d->stopping && stop_deadline < next)
 		next = stop_deadline;
 	if (!d->stopping && d->conf->mode != SERVER_STANDALONE && d->conf->idle_timeout_s) {

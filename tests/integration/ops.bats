@@ -312,9 +312,9 @@ title_is() { [[ $(title_of "$1") == "$2" ]]; }
 	make_file f 51200 # 100 blocks
 	head -c 51200 /dev/zero | tr '\0' a >"$ROOT/t"
 	chmod 0644 "$ROOT/t"
-	# The client pauses for 2 s: enough retries to outlast the backoff.
+	# The client pauses for 3 s: enough retries to outlast the backoff.
 	start_server --retries 50
-	tftp_raw --pause-at 50 2 --get "$WORK/f" req rrq f octet >"$BATS_TEST_TMPDIR/get1" &
+	tftp_raw --pause-at 50 3 --get "$WORK/f" req rrq f octet >"$BATS_TEST_TMPDIR/get1" &
 	local client=$! child
 	wait_for 2 has_children
 	child=$(server_children | head -n1)
@@ -325,7 +325,7 @@ title_is() { [[ $(title_of "$1") == "$2" ]]; }
 	wait "$client"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/get1")" "GOT 51200 bytes"
 	# netascii: the size on the wire is not known, the title counts bytes.
-	tftp_raw --pause-at 50 2 --get "$WORK/t" req rrq t netascii >"$BATS_TEST_TMPDIR/get2" &
+	tftp_raw --pause-at 50 3 --get "$WORK/t" req rrq t netascii >"$BATS_TEST_TMPDIR/get2" &
 	client=$!
 	wait_for 2 has_children
 	child=$(server_children | head -n1)

@@ -69,11 +69,26 @@ static void end(struct transfer *t, enum xfer_outcome o)
 	t->deadline_us = UINT64_MAX;
 }
 
+/*
+ * The client's port is closed (ICMP port unreachable).  Once the last
+ * block of an upload is stored and acknowledged that is how the transfer
+ * normally ends; before, the client gave up.
+ */
+static void peer_gone(struct transfer *t)
+{
+	if (t->state == XS_DALLY) {
+		end(t, XO_COMPLETE);
+		return;
+	}
+	snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
+	end(t, XO_ABORTED);
+}
+
 /* Send one control packet.  A failure ends nothing: the timer retries. */
 static void send_pkt(struct transfer *t, const void *buf, size_t len)
 {
 	if (send(t->sock, buf, len, 0) < 0 && errno == ECONNREFUSED)
-		end(t, XO_ABORTED);	/* the peer's port is gone */
+		peer_gone(t);
 }
 
 static void send_error(struct transfer *t, unsigned code, const char *msg)
@@ -360,7 +375,7 @@ static void send_window(struct transfer *t, uint64_t now)
 	}
 	r = send_blocks(t, first, upto);
 	if (r == -ECONNREFUSED) {
-		end(t, XO_ABORTED);
+		peer_gone(t);
 		return;
 	}
 	/* Other send errors (ENOBUFS...) are left to the retransmit timer. */
@@ -891,6 +906,35 @@ static void set_wait(int sock, uint64_t wait_us, uint64_t *cur_us)
 }
 
 /*
+ * Take the datagrams waiting on the socket; with wait, wait for the first
+ * up to the socket's timeout.  An ICMP port unreachable is reported before
+ * datagrams already queued, such as a final ACK the client sent just
+ * before closing its port: those are read before the transfer is given up.
+ */
+static void receive(struct transfer *t, struct mmsghdr *msg, unsigned nrx, size_t rx_size, bool wait)
+{
+	int r = recvmmsg(t->sock, msg, nrx, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
+	bool gone = r < 0 && errno == ECONNREFUSED;
+	uint64_t now;
+
+	if (gone)
+		r = recvmmsg(t->sock, msg, nrx, MSG_DONTWAIT, NULL);
+	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED)
+		fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
+	now = now_us();
+	for (int i = 0; i < r && !xfer_done(t); i++) {
+		size_t n = msg[i].msg_len;
+
+		/* A truncated datagram is larger than any valid one. */
+		if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			n = rx_size;
+		xfer_on_packet(t, msg[i].msg_hdr.msg_iov->iov_base, n, now);
+	}
+	if (gone && !xfer_done(t))
+		peer_gone(t);
+}
+
+/*
  * Fork mode: one blocking recvmmsg per round, which waits up to the
  * deadline for the first datagram and then takes whatever else is queued
  * (MSG_WAITFORONE), so a window of ACKs or DATA costs one call.
@@ -933,29 +977,16 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 			title_us = now + TITLE_INTERVAL_US;
 		}
 		if (now >= t->deadline_us) {
-			xfer_on_timeout(t, now);
+			/* What arrived since the last wait first: it may be the
+			 * ACK that makes a resend needless, or the last one. */
+			receive(t, msg, nrx, rx_size, false);
+			now = now_us();
+			if (!xfer_done(t) && now >= t->deadline_us)
+				xfer_on_timeout(t, now);
 			continue;
 		}
 		set_wait(sock, t->deadline_us - now, &cur_wait);
-		r = recvmmsg(sock, msg, nrx, MSG_WAITFORONE, NULL);
-		if (r < 0) {
-			if (errno == ECONNREFUSED) {
-				snprintf(t->detail, sizeof(t->detail), "peer port unreachable");
-				end(t, XO_ABORTED);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
-			}
-			continue;
-		}
-		now = now_us();
-		for (int i = 0; i < r && !xfer_done(t); i++) {
-			size_t n = msg[i].msg_len;
-
-			/* A truncated datagram is larger than any valid one. */
-			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
-				n = rx_size;
-			xfer_on_packet(t, iov[i].iov_base, n, now);
-		}
+		receive(t, msg, nrx, rx_size, true);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
 	title_us = now_us();

@@ -125,6 +125,13 @@ counted_not_logged() {
 	stop_server
 }
 
+# title_of PID: the process title (its command line up to the first NUL).
+title_of() {
+	tr '\0' '\n' <"/proc/$1/cmdline" | head -n1
+}
+
+title_is() { [[ $(title_of "$1") == "$2" ]]; }
+
 # ---- the line per transfer -------------------------------------------------
 
 LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
@@ -180,6 +187,29 @@ LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
 	wait_for 5 log_count_is 'outcome=probe' 2
 	wait_log "$LINE_HEAD file=\"boot.img\" mode=octet options=tsize=4096 bytes=0 .* outcome=probe detail=\"client error 8: size only\"$"
 	wait_log 'outcome=probe detail="client error 0: size only"$'
+}
+
+@test "an upload whose client leaves right after its last block is complete, not aborted" {
+	make_upload_dir
+	start_server -c
+	# The last block twice, then the port closes: the ACK of the repeat
+	# meets a closed port while the server waits for one more repeat.
+	python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"\0\2up/last\0octet\0", ("127.0.0.1", int(sys.argv[1])))
+r, peer = s.recvfrom(100)
+assert r == b"\0\4\0\0", r
+s.sendto(b"\0\3\0\1end\n", peer)
+r, _ = s.recvfrom(100)
+assert r == b"\0\4\0\1", r
+s.sendto(b"\0\3\0\1end\n", peer)
+s.close()
+PY
+	wait_log 'op=WRQ file="up/last" .*bytes=4 .*outcome=complete$'
+	[[ $(log_count 'outcome=aborted') -eq 0 ]]
+	[[ $(cat "$ROOT/up/last") == end ]]
 }
 
 @test "-v levels: notice by default, -v adds info (not found), -vv adds debug (dropped datagrams)" {
@@ -246,6 +276,20 @@ LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
 	[[ $(metric "snowowl_info{version=\"$("$SNOW_OWLD" -V | cut -d' ' -f2)\",root=\"$(realpath "$ROOT")\"}") -eq 1 ]]
 }
 
+@test "metrics: a child killed before its report counts as lost and failed, not as an outcome" {
+	[[ -x ${SNOW_OWLD_FILTER_TEST:-} ]] || skip "the filter test build is not built"
+	copy_demo
+	# This build's filter lacks sendmmsg: its children die by SIGSYS.
+	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server --metrics "$METRICS" --metrics-interval 1
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	wait_for 4 metric_is snowowl_transfers_lost_total 1
+	[[ $(metric_sum '^snowowl_transfers_total') -eq 0 ]]
+	[[ $(metric_sum '^snowowl_transfer_duration_seconds_count') -eq 0 ]]
+	wait_for 2 title_is "$SERVER_PID" \
+		"snow-owld-filter-test: 0 active, 0 queued, 0 served, 1 failed (0 not found), 0 dropped (busy), 0 B sent, 0 B received"
+}
+
 @test "metrics: the file is replaced atomically (never seen partial) and written at exit" {
 	make_file f 20000
 	start_server --metrics "$METRICS" --metrics-interval 1
@@ -300,13 +344,6 @@ PY
 }
 
 # ---- titles and STATUS= ------------------------------------------------------
-
-# title_of PID: the process title (its command line up to the first NUL).
-title_of() {
-	tr '\0' '\n' <"/proc/$1/cmdline" | head -n1
-}
-
-title_is() { [[ $(title_of "$1") == "$2" ]]; }
 
 @test "process titles: a child shows peer, request, file and progress; the dispatcher its counts" {
 	make_file f 51200 # 100 blocks

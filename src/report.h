@@ -3,7 +3,8 @@
  * transfer ends, for the counters of STATUS= and of --metrics.
  *
  * Contract (fork mode today, a process running many transfers later):
- *  - The dispatcher makes one AF_UNIX SOCK_DGRAM socketpair at start-up.
+ *  - The dispatcher makes one AF_UNIX SOCK_DGRAM socketpair at start-up
+ *    (datagrams keep each report whole, from any number of senders).
  *    It reads from one end, nonblocking, in its poll loop; every
  *    transfer process inherits the other end (across fork only: both
  *    ends are close-on-exec) and closes the read end.
@@ -38,8 +39,9 @@ struct xfer_report {
 	uint64_t retransmits;
 };
 
-/* Fixed little-endian layout: version, op, outcome, 0, error, 0 (16 bits),
- * pid, bytes, duration_us, retransmits.  buf holds REPORT_SIZE bytes. */
+/* Fixed little-endian layout: version, op, outcome, 0 (8 bits), error,
+ * 0 (16 bits), pid, 0 (32 bits), bytes, duration_us, retransmits.  buf
+ * holds REPORT_SIZE bytes. */
 void report_encode(const struct xfer_report *r, uint8_t *buf);
 
 /* Returns 0, or -EINVAL for a wrong size, version or field value. */

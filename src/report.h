@@ -10,12 +10,14 @@
  *    ends are close-on-exec) and closes the read end.
  *  - A process sends exactly one report, one datagram of REPORT_SIZE
  *    bytes, per finished transfer, after the transfer's log line and
- *    before it takes up other work or exits.  Reports of different
- *    transfers of one process may arrive in any order.
+ *    before it takes up other work or exits.  The dispatcher does not
+ *    rely on the order of reports.
  *  - pid names the process that ran the transfer.  A forked child exits
  *    with status 0 only when its report went out, so the dispatcher
  *    counts a child that ends otherwise (killed, or no sandbox) as lost
- *    without waiting for a report that will not come.
+ *    without waiting for a report that will not come.  A process that
+ *    runs many transfers and dies takes the reports of its running ones
+ *    with it: the dispatcher counts those as lost from what it handed it.
  *  - The sender may be a compromised process: the dispatcher decodes a
  *    fixed-size record with report_decode(), which checks every field,
  *    and uses the numbers only for counting.

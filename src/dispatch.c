@@ -36,14 +36,17 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "packet.h"
 #include "peers.h"
+#include "report.h"
 #include "server.h"
 #include "worker.h"
 
@@ -64,6 +67,7 @@ unsigned server_default_workers(void)
 		n = CPU_COUNT(&set);
 	return n < 1 ? 1 : n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : (unsigned)n;
 }
+#define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
 
 void server_conf_init(struct server_conf *c)
 {
@@ -81,6 +85,7 @@ void server_conf_init(struct server_conf *c)
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
 	c->workers = SERVER_WORKERS_AUTO;
+	c->metrics_interval_s = 5;
 }
 
 int server_root_pick(const struct server_conf *c, const struct sockaddr *peer)
@@ -124,12 +129,13 @@ struct dispatcher {
 	const struct server_conf *conf;
 	int rootfd;			/* reopened on SIGHUP */
 	int client_rootfd[SERVER_ROOTS_MAX];	/* --client-root, likewise */
-	/* Listeners, the signalfd at [nfd], the workers' control sockets
-	 * from [nfd + 1]. */
-	struct pollfd pfd[SERVER_LISTEN_MAX + 1 + WORKER_SLOTS];
+	/* Listeners, the signalfd at [nfd], the report socket at [nfd + 1],
+	 * the workers' control sockets from [nfd + 2]. */
+	struct pollfd pfd[SERVER_LISTEN_MAX + 2 + WORKER_SLOTS];
 	int family[SERVER_LISTEN_MAX];
 	union sockaddr_any bound[SERVER_LISTEN_MAX];	/* each listener's address */
-	int nfd;			/* listeners; pfd[nfd] is the signalfd */
+	int nfd;			/* listeners; pfd[nfd] is the signalfd, */
+	int report_rd, report_wr;	/* pfd[nfd + 1] the reports (report.h) */
 	bool stopping;
 	sigset_t oldmask;
 	struct peers *live;		/* children, by peer and pid */
@@ -145,6 +151,10 @@ struct dispatcher {
 	uint64_t respawn_us;		/* when to replace workers that died */
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
+	struct metrics metrics;
+	uint64_t metrics_us;		/* next --metrics write */
+	bool metrics_failing;		/* the last write failed (logged once) */
+	char metrics_text[METRICS_TEXT_MAX];
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
@@ -377,10 +387,12 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 {
 	int pick = server_root_pick(d->conf, &peer->sa);
 	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
+	struct xfer_report rep;
 	int r;
 
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
+	close(d->report_rd);
 	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
 	/* Past --max-upload a write fails with EFBIG instead of killing. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -389,23 +401,25 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		log_err("cannot enter the sandbox: %s", strerror(-r));
 		_exit(2);
 	}
-	r = xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa);
-	_exit(r < 0 ? 1 : 0);
+	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep);
+	/* Status 0 tells reap() that the report went out (report.h). */
+	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
 }
 
 /* ---- Workers ------------------------------------------------------------ */
 
 static struct pollfd *wk_pfd(struct dispatcher *d, int i)
 {
-	return &d->pfd[d->nfd + 1 + i];
+	return &d->pfd[d->nfd + 2 + i];
 }
 
 /* Close every descriptor a new process must not keep, but keep. */
 static void close_inherited(struct dispatcher *d, int keep)
 {
-	for (int i = 0; i <= d->nfd + WORKER_SLOTS; i++)
+	for (int i = 0; i <= d->nfd + 1 + WORKER_SLOTS; i++)
 		if (d->pfd[i].fd >= 0 && d->pfd[i].fd != keep)
 			close(d->pfd[i].fd);
+	close(d->report_wr);	/* workers report on their control socket */
 }
 
 static int start_worker(struct dispatcher *d, int i, uint64_t now)
@@ -478,7 +492,9 @@ static int pick_worker(const struct dispatcher *d)
 	return best;
 }
 
-static void forget_transfer(struct dispatcher *d, uint32_t id, bool ok)
+/* A worker's transfer ended, with its report, or without one (NULL): the
+ * worker died with it. */
+static void forget_transfer(struct dispatcher *d, uint32_t id, const struct xfer_report *r)
 {
 	struct wxfer *x = &d->wx[id - 1];
 
@@ -486,7 +502,11 @@ static void forget_transfer(struct dispatcher *d, uint32_t id, bool ok)
 	x->worker = -1;
 	d->wx_free[d->wx_nfree++] = id;
 	peers_remove_pid(d->live, (pid_t)id);
-	if (ok)
+	if (r)
+		metrics_account(&d->metrics, r);
+	else
+		d->metrics.lost++;
+	if (r && (r->outcome == XO_COMPLETE || r->outcome == XO_PROBE))
 		d->served++;
 	else
 		d->failed++;
@@ -504,12 +524,18 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 	while ((n = recv(d->wk[i].ctl, done, sizeof(done), MSG_DONTWAIT)) > 0) {
 		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++) {
 			uint32_t id = done[k].id;
+			struct xfer_report r;
 
 			if (id == 0 || id > d->conf->max_transfers || d->wx[id - 1].worker != i) {
 				log_err("worker %ld reported an unknown transfer", (long)d->wk[i].pid);
 				continue;
 			}
-			forget_transfer(d, id, done[k].ok);
+			if (report_decode(done[k].report, REPORT_SIZE, &r) < 0) {
+				log_warn("worker %ld sent a malformed transfer report", (long)d->wk[i].pid);
+				forget_transfer(d, id, NULL);
+				continue;
+			}
+			forget_transfer(d, id, &r);
 		}
 		d->last_activity_us = now;
 	}
@@ -545,7 +571,7 @@ static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
 		if (d->wx[k].worker != i)
 			continue;
 		abort_orphan(&d->wx[k]);
-		forget_transfer(d, k + 1, false);
+		forget_transfer(d, k + 1, NULL);
 		lost++;
 	}
 	if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -815,10 +841,11 @@ static void reap(struct dispatcher *d, uint64_t now)
 		}
 		if (d->conf->workers || !peers_remove_pid(d->live, pid))
 			continue;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			d->served++;
-		else
+		/* Status 0: the child's report counts it (read_reports). */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			d->failed++;
+			d->metrics.lost++;
+		}
 		if (WIFSIGNALED(status))
 			log_warn("transfer %ld killed by signal %d", (long)pid, WTERMSIG(status));
 		d->last_activity_us = now;
@@ -860,15 +887,99 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
+/* systemctl status and ps show the same line. */
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 {
+	char status[256], sent[24], received[24];
+
 	if (!d->status_dirty || (!force && now - d->status_us < STATUS_INTERVAL_US))
 		return;
-	sd_notifyf(0, "STATUS=%u active, %u queued, %llu served, %llu failed, %llu dropped (busy)",
-		   peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
-		   (unsigned long long)d->failed, (unsigned long long)d->dropped_busy);
+	snprintf(status, sizeof(status),
+		 "%u active, %u queued, %llu served, %llu failed (%llu not found), %llu dropped (busy),"
+		 " %s sent, %s received",
+		 peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
+		 (unsigned long long)d->failed, (unsigned long long)metrics_not_found(&d->metrics),
+		 (unsigned long long)d->dropped_busy,
+		 log_human_bytes(d->metrics.bytes[0], sent, sizeof(sent)),
+		 log_human_bytes(d->metrics.bytes[1], received, sizeof(received)));
+	sd_notifyf(0, "STATUS=%s", status);
+	setproctitle("%s", status);
 	d->status_us = now;
 	d->status_dirty = false;
+}
+
+/* ---- Reports and metrics ------------------------------------------------ */
+
+/*
+ * The socket transfer children report on (report.h).  A full socket
+ * makes a child wait at most a second: it has nothing else left to do,
+ * and the dispatcher drains the socket every round.
+ */
+static int open_reports(struct dispatcher *d)
+{
+	int sv[2], size = 1 << 20;
+	struct timeval tv = { 1, 0 };
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("socketpair: %m");
+		return -1;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	d->report_rd = sv[0];
+	d->report_wr = sv[1];
+	return 0;
+}
+
+/* Returns how many datagrams were read: REPORTS_PER_ROUND when more may wait. */
+static int read_reports(struct dispatcher *d)
+{
+	uint8_t buf[REPORT_SIZE + 1];	/* one more, to see an oversized one */
+	struct xfer_report r;
+	int i;
+
+	for (i = 0; i < REPORTS_PER_ROUND; i++) {
+		ssize_t n = recv(d->report_rd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0)
+			break;	/* EAGAIN: drained */
+		if (report_decode(buf, (size_t)n, &r) < 0) {
+			log_warn("ignored a malformed transfer report (%zd bytes)", n);
+			continue;
+		}
+		metrics_account(&d->metrics, &r);
+		if (r.outcome == XO_COMPLETE || r.outcome == XO_PROBE)
+			d->served++;
+		else
+			d->failed++;
+		d->status_dirty = true;
+	}
+	return i;
+}
+
+/* Every --metrics-interval seconds and at exit; a failure is logged when
+ * it starts and when it ends, not every time. */
+static void write_metrics(struct dispatcher *d, uint64_t now)
+{
+	const struct server_conf *c = d->conf;
+	struct metrics_gauges g = {
+		.active = peers_count(d->live), .queued = peers_count(d->queued),
+		.dropped_busy = d->dropped_busy, .version = PACKAGE_VERSION, .root = c->root,
+	};
+	int len, r;
+
+	if (!c->metrics_path)
+		return;
+	d->metrics_us = now + c->metrics_interval_s * 1000000ull;
+	len = metrics_render(&d->metrics, &g, d->metrics_text, sizeof(d->metrics_text));
+	r = len < 0 ? len : metrics_write(c->metrics_path, d->metrics_text, (size_t)len);
+	if (r < 0 && !d->metrics_failing)
+		log_warn("cannot write %s: %s", c->metrics_path, strerror(-r));
+	else if (r == 0 && d->metrics_failing)
+		log_notice("%s written again", c->metrics_path);
+	d->metrics_failing = r < 0;
 }
 
 static void stop_listening(struct dispatcher *d)
@@ -916,10 +1027,8 @@ static int init_workers(struct dispatcher *d)
 	const struct server_conf *c = d->conf;
 	struct rlimit rl;
 
-	for (int i = 0; i < WORKER_SLOTS; i++) {
+	for (int i = 0; i < WORKER_SLOTS; i++)
 		d->wk[i].ctl = -1;
-		*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
-	}
 	if (!c->workers)
 		return 0;
 	d->wx = calloc(c->max_transfers, sizeof(*d->wx));
@@ -954,6 +1063,8 @@ static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_
 		next = now + 100000;	/* age out queued requests */
 	if (d->respawn_us && !d->stopping && d->respawn_us < next)
 		next = d->respawn_us;
+	if (d->conf->metrics_path && d->metrics_us < next)
+		next = d->metrics_us;
 	if (d->stopping && stop_deadline < next)
 		next = stop_deadline;
 	if (!d->stopping && d->conf->mode != SERVER_STANDALONE && d->conf->idle_timeout_s) {
@@ -986,7 +1097,7 @@ int dispatch_run(const struct server_conf *c)
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
 	wire_batch(d);
-	if (init_workers(d) < 0 || open_listeners(d) < 0)
+	if (init_workers(d) < 0 || open_listeners(d) < 0 || open_reports(d) < 0)
 		return 1;
 	if (c->daemonize && daemon(0, 0) < 0) {
 		log_err("daemon: %m");
@@ -1008,6 +1119,10 @@ int dispatch_run(const struct server_conf *c)
 	}
 	d->pfd[d->nfd].fd = sigfd;
 	d->pfd[d->nfd].events = POLLIN;
+	d->pfd[d->nfd + 1].fd = d->report_rd;
+	d->pfd[d->nfd + 1].events = POLLIN;
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
 
 	now = now_us();
 	fill_workers(d, now);
@@ -1021,17 +1136,20 @@ int dispatch_run(const struct server_conf *c)
 		log_notice("listening on %s, serving %s", addr_format(&a.sa, buf, sizeof(buf)), c->root);
 	}
 	d->status_dirty = true;
+	write_metrics(d, now);
 	sd_notify(0, "READY=1");
 
 	for (;;) {
 		int timeout = poll_timeout(d, now_us(), stop_deadline);
 
-		if (poll(d->pfd, (nfds_t)(d->nfd + 1 + (c->workers ? WORKER_SLOTS : 0)), timeout) < 0 &&
+		if (poll(d->pfd, (nfds_t)(d->nfd + 2 + (c->workers ? WORKER_SLOTS : 0)), timeout) < 0 &&
 		    errno != EINTR) {
 			log_err("poll: %m");
 			break;
 		}
 		now = now_us();
+		if (d->pfd[d->nfd + 1].revents & POLLIN)
+			read_reports(d);
 		if (d->pfd[d->nfd].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1069,6 +1187,8 @@ int dispatch_run(const struct server_conf *c)
 		if (d->q_len && !d->stopping)
 			run_queue(d, now);
 		notify_status(d, now, false);
+		if (c->metrics_path && now >= d->metrics_us)
+			write_metrics(d, now);
 
 		if (d->stopping) {
 			if (peers_count(d->live) == 0)
@@ -1085,7 +1205,11 @@ int dispatch_run(const struct server_conf *c)
 			break;
 		}
 	}
+	/* The last children's reports may still be queued. */
+	while (read_reports(d) == REPORTS_PER_ROUND)
+		;
 	notify_status(d, now, true);
+	write_metrics(d, now);
 	close_workers(d);
 	if (c->pid_file)
 		unlink(c->pid_file);

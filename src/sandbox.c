@@ -71,7 +71,9 @@ int sandbox_resolve_user(struct sandbox_conf *c, const char *user)
  * process.  A syscall that needs its arguments checked is in args_rules.
  */
 static const int sc_base[] = {
-	/* Network: the connected transfer socket */
+	/* Network: the connected transfer socket; send() (sendto) also
+	 * carries the report to the dispatcher and log lines to the
+	 * journal, on sockets connected before the sandbox */
 	SCMP_SYS(recvmmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendmmsg), SCMP_SYS(sendto),
 	SCMP_SYS(sendmsg),
 	SCMP_SYS(setsockopt),	/* SO_RCVTIMEO follows the retransmission timer */

@@ -55,6 +55,8 @@ struct server_conf {
 	struct server_root roots[SERVER_ROOTS_MAX];
 	unsigned nroots;
 	const char *pid_file;		/* -P */
+	const char *metrics_path;	/* --metrics: Prometheus textfile; NULL: none */
+	unsigned metrics_interval_s;	/* --metrics-interval */
 };
 
 void server_conf_init(struct server_conf *c);

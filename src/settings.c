@@ -135,6 +135,10 @@ static const struct setting table[] = {
 	{ .name = "workers", CUSTOM(workers), .arg = "N|auto",
 	  .help = "pre-forked workers that run the transfers; auto: one per\n"
 		  "CPU; 0: fork one child per transfer" },
+	{ .name = "metrics", STRING(srv.metrics_path), .arg = "FILE",
+	  .help = "write Prometheus metrics to FILE (textfile collector)" },
+	{ .name = "metrics-interval", UINT(srv.metrics_interval_s, 1, 86400), .arg = "SECS",
+	  .help = "how often the metrics file is rewritten" },
 	{ .name = "pid-file", .alias = "pidfile", .flag = 'P', STRING(srv.pid_file), .arg = "FILE",
 	  .help = "write the dispatcher's pid here, remove it at exit" },
 	{ .name = "seccomp-log", BOOL(srv.sandbox.seccomp_log),

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int r;
 
+	setproctitle_init(argc, argv, environ);	/* before anything reads argv */
 	settings_init(&s);
 	if (settings_parse_args(&s, &cli, argc, argv, err, sizeof(err)) < 0) {
 		if (!err[0])
@@ -195,6 +196,8 @@ int main(int argc, char **argv)
 	/* inetd leaves no usable stderr; daemon() closes it. */
 	if (!cli.check && (c->mode == SERVER_INETD || c->daemonize))
 		log_use_syslog();
+	else if (!cli.check)
+		log_use_journal();	/* when standard error is the journal's */
 	if (c->mode != SERVER_STANDALONE && s.naddress)
 		log_warn("-a is ignored: the sockets come from %s", c->mode == SERVER_SYSTEMD ? "systemd" : "inetd");
 	/* Absolute, so SIGHUP can reopen it after daemon() left the cwd. */

@@ -30,6 +30,7 @@
 #define EVENTS_MAX 256
 #define DONE_MAX 128
 #define CTL_PER_WAKE 64		/* handoffs taken before serving sockets again */
+#define TITLE_INTERVAL_US 1000000	/* the process title follows the load */
 
 struct wx {
 	struct transfer t;
@@ -47,6 +48,8 @@ struct worker {
 	struct xfer_rx rx;
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
+	unsigned ntransfers;
+	uint64_t title_us;		/* next process title update */
 };
 
 int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
@@ -154,13 +157,16 @@ static void flush_done(struct worker *w)
 
 static void finish(struct worker *w, struct wx *x, uint64_t now)
 {
-	bool ok = x->t.outcome == XO_COMPLETE || x->t.outcome == XO_PROBE;
+	struct xfer_report r;
 
 	xfer_finish(&x->t, now);
+	xfer_report(&x->t, now, &r);
 	close(x->t.sock);	/* also leaves the epoll set */
 	if (w->ndone == DONE_MAX)
 		flush_done(w);
-	w->done[w->ndone++] = (struct worker_done){ .id = x->id, .ok = ok };
+	w->done[w->ndone].id = x->id;
+	report_encode(&r, w->done[w->ndone++].report);
+	w->ntransfers--;
 	free(x);
 }
 
@@ -184,10 +190,14 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!x) {
+		struct xfer_report r = { .pid = (uint32_t)getpid(), .op = OP_RRQ, .outcome = XO_FAILED };
+
 		close(sock);
-		w->done[w->ndone++] = (struct worker_done){ .id = h->id, .ok = 0 };
+		w->done[w->ndone].id = h->id;
+		report_encode(&r, w->done[w->ndone++].report);
 		return;
 	}
+	w->ntransfers++;
 	x->id = h->id;
 	xfer_start(&x->t, w->conf, sock, w->rootfd, req, h->len, &h->peer.sa, now);
 	if (xfer_done(&x->t)) {
@@ -311,6 +321,11 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		uint64_t now = xfer_now_us();
 		int n;
 
+		if (now >= w->title_us) {
+			setproctitle("worker, %u transfer%s%s", w->ntransfers, w->ntransfers == 1 ? "" : "s",
+				     w->retiring ? ", retiring" : "");
+			w->title_us = now + TITLE_INTERVAL_US;
+		}
 		run_timers(w, now);
 		flush_done(w);
 		n = wait_events(w, ev, now);

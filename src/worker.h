@@ -9,7 +9,8 @@
  * SCM_RIGHTS.  The worker owns the socket from then on.
  *
  * Worker -> dispatcher: arrays of struct worker_done, one entry per
- * transfer that has ended, so the dispatcher can free the client's slot.
+ * transfer that has ended, with its report (report.h, encoded), so the
+ * dispatcher can free the client's slot and count the transfer.
  *
  * End of file on the worker's side means "take no more transfers": the
  * worker finishes the ones it has and exits.
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "report.h"
 #include "xfer.h"
 
 #define WORKER_REQUEST_MAX 4096	/* the dispatcher drops larger requests */
@@ -33,7 +35,7 @@ struct worker_handoff {
 
 struct worker_done {
 	uint32_t id;
-	uint32_t ok;			/* complete or a size probe */
+	uint8_t report[REPORT_SIZE];	/* report_encode() */
 };
 
 /* Hand a transfer to the worker on ctl without blocking.  Returns 0 or

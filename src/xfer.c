@@ -130,6 +130,7 @@ static int refuse(struct transfer *t, unsigned code, const char *msg)
 {
 	send_error(t, code, msg);
 	snprintf(t->detail, sizeof(t->detail), "%u %s", code, msg ? msg : packet_error_string((uint16_t)code));
+	t->error = (uint16_t)code;
 	end(t, XO_REFUSED);
 	return -1;
 }
@@ -139,6 +140,7 @@ static void fail(struct transfer *t, enum xfer_outcome o, unsigned code, const c
 {
 	send_error(t, code, msg);
 	snprintf(t->detail, sizeof(t->detail), "%s", msg);
+	t->error = (uint16_t)code;
 	end(t, o);
 }
 
@@ -457,7 +459,10 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 	if (!t->conf->upload.plain_perms && !(st.st_mode & S_IROTH))
 		return refuse(t, ERR_ACCESS, NULL);
 	size = (uint64_t)st.st_size;
-	t->file_size = size;
+	/* The title shows a percentage only where the size on the wire is
+	 * known: netascii grows the file by an unknown amount. */
+	t->size = size;
+	t->size_known = t->mode == MODE_OCTET;
 	/* tsize is announced for octet only: the netascii size is not known
 	 * without converting the whole file first. */
 	if (opt_negotiate(req, &t->conf->lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
@@ -599,6 +604,8 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 	/* An announced size over the limit is refused before any data. */
 	if (t->conf->upload_max && t->opt.tsize_known && t->opt.tsize > t->conf->upload_max)
 		return refuse(t, ERR_DISK_FULL, "File too large");
+	t->size = t->opt.tsize;
+	t->size_known = t->opt.tsize_known;
 	r = upload_begin(&t->up, rootfd, rel, &t->conf->upload);
 	if (r < 0)
 		return refuse(t, path_errno_to_tftp(r), NULL);
@@ -649,7 +656,7 @@ static unsigned ring_slots(const struct transfer *t)
 {
 	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
 	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
-	uint64_t n, blocks = t->file_size / t->opt.blksize + 1;
+	uint64_t n, blocks = t->size / t->opt.blksize + 1;
 
 	if (t->mode != MODE_OCTET)
 		return t->opt.windowsize;
@@ -684,6 +691,9 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	addr_format(peer, t->peer, sizeof(t->peer));
 	strcpy(t->name, "-");
 	strcpy(t->mode_name, "-");
+	/* Known even for a malformed request: the dispatcher admits only
+	 * these two opcodes. */
+	t->op = packet_opcode(req_buf, len) == OP_WRQ ? OP_WRQ : OP_RRQ;
 
 	r = packet_parse_request(req_buf, len, &req);
 	if (r == -EINVAL)
@@ -833,10 +843,53 @@ static void format_options(const struct transfer *t, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/* An ERROR went to the client: refuse() and fail() end these outcomes. */
+static bool error_sent(const struct transfer *t)
+{
+	return t->outcome == XO_REFUSED || t->outcome == XO_TIMEOUT || t->outcome == XO_FAILED;
+}
+
+static uint64_t duration_us(const struct transfer *t, uint64_t now)
+{
+	return (t->end_us ? t->end_us : now) - t->start_us;
+}
+
+static void log_line(const struct transfer *t, int prio, uint64_t now)
+{
+	char opts[160], bytes[24], secs_s[24], rate[24], retr[24], err[8];
+	double secs = (double)duration_us(t, now) / 1e6;
+	const char *op = t->op == OP_WRQ ? "WRQ" : "RRQ";
+	/* The line's fields again, for the journal; the detail and the
+	 * error code only where there is one. */
+	struct log_field f[12] = {
+		{ "TFTP_PEER", t->peer }, { "TFTP_OP", op }, { "TFTP_FILE", t->name },
+		{ "TFTP_MODE", t->mode_name }, { "TFTP_OPTIONS", opts }, { "TFTP_BYTES", bytes },
+		{ "TFTP_SECONDS", secs_s }, { "TFTP_RATE_KIB", rate }, { "TFTP_RETRANSMITS", retr },
+		{ "TFTP_OUTCOME", xfer_outcome_name(t->outcome) },
+	};
+	size_t nf = 10;
+
+	format_options(t, opts, sizeof(opts));
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, t->bytes);
+	snprintf(secs_s, sizeof(secs_s), "%.3f", secs);
+	snprintf(rate, sizeof(rate), "%.0f", secs > 0 ? (double)t->bytes / 1024.0 / secs : 0.0);
+	snprintf(retr, sizeof(retr), "%" PRIu64, t->retransmits);
+	if (t->detail[0])
+		f[nf++] = (struct log_field){ "TFTP_DETAIL", t->detail };
+	if (error_sent(t)) {
+		snprintf(err, sizeof(err), "%u", t->error);
+		f[nf++] = (struct log_field){ "TFTP_ERROR", err };
+	}
+	log_fields(prio, f, nf,
+		   "peer=%s op=%s file=\"%s\" mode=%s options=%s bytes=%s seconds=%s"
+		   " rate_kib=%s retransmits=%s outcome=%s%s%s%s",
+		   t->peer, op, t->name, t->mode_name, opts, bytes, secs_s, rate, retr,
+		   xfer_outcome_name(t->outcome), t->detail[0] ? " detail=\"" : "", t->detail,
+		   t->detail[0] ? "\"" : "");
+}
+
 void xfer_finish(struct transfer *t, uint64_t now)
 {
-	char opts[160];
-	double secs = (double)((t->end_us ? t->end_us : now) - t->start_us) / 1e6;
 	int prio = LOG_NOTICE;
 
 	if (t->up_open)
@@ -851,17 +904,47 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	t->fd = -1;
 
 	/* A missing file is routine (PXE ROMs probe several names). */
-	if (t->outcome == XO_PROBE || (t->outcome == XO_REFUSED && strncmp(t->detail, "1 ", 2) == 0))
+	if (t->outcome == XO_PROBE || (t->outcome == XO_REFUSED && t->error == ERR_NOT_FOUND))
 		prio = LOG_INFO;
-	format_options(t, opts, sizeof(opts));
-	log_msg(prio,
-		"peer=%s op=%s file=\"%s\" mode=%s options=%s bytes=%" PRIu64 " seconds=%.3f"
-		" rate_kib=%.0f retransmits=%" PRIu64 " outcome=%s%s%s%s",
-		t->peer, t->op == OP_WRQ ? "WRQ" : "RRQ", t->name,
-		t->mode_name, opts, t->bytes, secs,
-		secs > 0 ? (double)t->bytes / 1024.0 / secs : 0.0, t->retransmits,
-		xfer_outcome_name(t->outcome), t->detail[0] ? " detail=\"" : "", t->detail,
-		t->detail[0] ? "\"" : "");
+	if (prio <= log_level())
+		log_line(t, prio, now);
+}
+
+void xfer_report(const struct transfer *t, uint64_t now, struct xfer_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = (uint32_t)getpid();
+	r->op = (uint8_t)t->op;
+	/* Every ended transfer has an outcome; XO_NONE would be a bug. */
+	r->outcome = (uint8_t)(t->outcome == XO_NONE ? XO_FAILED : t->outcome);
+	r->error = error_sent(t) ? t->error : 0;
+	r->bytes = t->bytes;
+	r->duration_us = duration_us(t, now);
+	r->retransmits = t->retransmits;
+}
+
+void xfer_title(const struct transfer *t, char *buf, size_t size)
+{
+	char host[ADDR_STR_MAX], done[24];
+	const char *p = t->peer, *colon = strrchr(p, ':');
+	size_t n;
+
+	/* The address without its port: "1.2.3.4:69" or "[::1]:69". */
+	if (p[0] == '[') {
+		p++;
+		colon = strchr(p, ']');
+	}
+	n = colon ? (size_t)(colon - p) : strlen(p);
+	if (n >= sizeof(host))
+		n = sizeof(host) - 1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (t->size_known && t->size > 0)
+		snprintf(done, sizeof(done), "%u%%",
+			 (unsigned)(t->bytes >= t->size ? 100 : t->bytes * 100 / t->size));
+	else
+		log_human_bytes(t->bytes, done, sizeof(done));
+	snprintf(buf, size, "%s %s %s %s", host, t->op == OP_WRQ ? "WRQ" : "RRQ", t->name, done);
 }
 
 uint64_t xfer_now_us(void)
@@ -878,6 +961,17 @@ size_t xfer_rx_size(const struct transfer *t)
 	return t->op == OP_WRQ ? PACKET_HDR + t->opt.blksize + 1 : 1024;
 }
 
+/* The title follows the progress at most this often: the formatting is
+ * a few hundred nanoseconds, so it costs nothing measurable. */
+#define TITLE_INTERVAL_US 250000
+
+static void show_title(const struct transfer *t)
+{
+	char title[256];
+
+	xfer_title(t, title, sizeof(title));
+	setproctitle("%s", title);
+}
 
 /*
  * Make the socket's receive wait end at the deadline.  The timeout is set
@@ -969,34 +1063,47 @@ unsigned xfer_rx_want(const struct transfer *t)
  * (MSG_WAITFORONE), so a window of ACKs or DATA costs one call.
  */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer)
+	     const struct sockaddr *peer, struct xfer_report *rep)
 {
 	struct transfer *t = malloc(sizeof(*t));
 	struct xfer_rx *rx = malloc(sizeof(*rx));
-	uint64_t cur_wait = 0;
+	uint64_t cur_wait = 0, title_us;
 	int r;
 
+	memset(rep, 0, sizeof(*rep));	/* outcome XO_NONE: nothing to report */
 	if (!t || !rx) {
 		free(t);
 		free(rx);
 		return -ENOMEM;
 	}
 	rx->buf = NULL;
-	xfer_start(t, conf, sock, rootfd, req, len, peer, xfer_now_us());
+	title_us = xfer_now_us();
+	xfer_start(t, conf, sock, rootfd, req, len, peer, title_us);
 	if (!xfer_done(t) && xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 	while (!xfer_done(t)) {
 		uint64_t now = xfer_now_us();
 
+		if (now >= title_us) {
+			show_title(t);
+			title_us = now + TITLE_INTERVAL_US;
+		}
 		if (now >= t->deadline_us) {
-			xfer_on_timeout(t, now);
+			/* What arrived since the last wait first: it may be the
+			 * ACK that makes a resend needless, or the last one. */
+			xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
+			now = xfer_now_us();
+			if (!xfer_done(t) && now >= t->deadline_us)
+				xfer_on_timeout(t, now);
 			continue;
 		}
 		set_wait(sock, t->deadline_us - now, &cur_wait);
 		xfer_receive(t, rx, rx->n, MSG_WAITFORONE);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
-	xfer_finish(t, xfer_now_us());
+	title_us = xfer_now_us();
+	xfer_finish(t, title_us);
+	xfer_report(t, title_us, rep);
 	xfer_rx_free(rx);
 	free(rx);
 	free(t);

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "packet.h"
 #include "remap.h"
+#include "report.h"
 #include "rto.h"
 #include "upload.h"
 
@@ -55,6 +56,7 @@ enum xfer_outcome {
 	XO_TIMEOUT,
 	XO_REFUSED,	/* we answered the request with an ERROR */
 	XO_FAILED,	/* local error during the transfer */
+	XO_MAX
 };
 
 struct transfer {
@@ -71,6 +73,9 @@ struct transfer {
 	char name[160];			/* sanitised file name, for logs */
 	char mode_name[16];		/* sanitised mode as sent, for logs */
 	char detail[96];		/* reason for a failure, for logs */
+	uint16_t error;			/* TFTP error code we sent, if any */
+	bool size_known;		/* size holds the expected bytes (for titles) */
+	uint64_t size;
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */
@@ -81,7 +86,6 @@ struct transfer {
 	bool eof;			/* last is known */
 	uint8_t *ring;
 	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
-	uint64_t file_size;		/* at the start (RRQ) */
 	uint32_t *slot_len;
 	size_t slot_size;
 	struct netascii_enc enc;
@@ -136,6 +140,17 @@ static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadl
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);
 
+/* The dispatcher's record of an ended transfer (before or after
+ * xfer_finish(), which keeps the counters). */
+void xfer_report(const struct transfer *t, uint64_t now_us, struct xfer_report *r);
+
+/*
+ * The process title of a transfer, without the program name:
+ * "ADDRESS RRQ NAME 45%", or with bytes ("... 1.5 MiB") when the size is
+ * not known.
+ */
+void xfer_title(const struct transfer *t, char *buf, size_t size);
+
 /* Largest datagram a transfer can receive (to size receive buffers). */
 size_t xfer_rx_size(const struct transfer *t);
 
@@ -166,9 +181,12 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 /* The engine's clock: CLOCK_MONOTONIC in microseconds. */
 uint64_t xfer_now_us(void);
 
-/* Drive one transfer to its end on the calling thread (fork mode). */
+/*
+ * Drive one transfer to its end on the calling thread (fork mode), with
+ * the process title following its progress; its record goes to *rep.
+ */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer);
+	     const struct sockaddr *peer, struct xfer_report *rep);
 
 const char *xfer_outcome_name(enum xfer_outcome o);
 

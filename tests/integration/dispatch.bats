@@ -16,8 +16,9 @@ teardown() {
 }
 
 children_are() { [[ $(transfer_count) -eq $1 ]]; }
-# snow-owld dispatchers started by xinetd (their workers are not counted).
-snow_count_is() { [[ $(pgrep -c -P "$ACT_PID" -f "$1") -eq $2 ]]; }
+# snow-owld processes started by PARENT (their titles change, their
+# command name does not); a dispatcher's workers are its children.
+snow_count_is() { [[ $(pgrep -c -x -P "$1" snow-owld) -eq $2 ]]; }
 
 # A free port for a server this file starts by other means.
 free_port() {
@@ -68,20 +69,7 @@ start_activated() {
 	need_cmd systemd-socket-activate tftp
 	copy_demo
 	local sock=$BATS_TEST_TMPDIR/notify
-	python3 - "$sock" >"$BATS_TEST_TMPDIR/notify.log" 3>&- <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(15)
-try:
-    while True:
-        msg = s.recv(4096).decode()
-        print(msg.replace("\n", " | "), flush=True)
-        if "STOPPING=1" in msg:
-            break
-except socket.timeout:
-    pass
-PY
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/notify.log" 3>&- &
 	local listener=$!
 	wait_for 5 test -S "$sock"
 	free_port
@@ -149,12 +137,17 @@ EOF
 	wait_for 5 port_in_use "$PORT"
 	fetch_hello
 	# One snow-owld serves the socket while it is busy...
-	snow_count_is "snow-owld -t 1 $ROOT\$" 1
+	snow_count_is "$ACT_PID" 1
+	local disp workers w
+	disp=$(pgrep -x -P "$ACT_PID" snow-owld)
+	workers=$(pgrep -P "$disp" || true)
 	fetch_hello
 	# ...and leaves after a second of idleness, its workers with it;
 	# xinetd takes over again.
-	wait_for 5 snow_count_is "snow-owld -t 1 $ROOT\$" 0
-	wait_for 5 eval '[[ $(pgrep -c -f "snow-owld -t 1 $ROOT\$") -eq 0 ]]'
+	wait_for 5 snow_count_is "$ACT_PID" 0
+	for w in $workers; do
+		wait_for 5 refute pid_alive "$w"
+	done
 	fetch_hello
 }
 
@@ -386,8 +379,8 @@ PY
 	tftp_raw --hold 1 req rrq hello.txt octet >/dev/null &
 	local held=$!
 	local child
-	wait_for 5 pgrep -u 65534 -f "^$SNOW_OWLD -s"
-	child=$(pgrep -u 65534 -f "^$SNOW_OWLD -s" | head -n1)
+	wait_for 5 pgrep -u 65534 -x -P "$ACT_PID" snow-owld
+	child=$(pgrep -u 65534 -x -P "$ACT_PID" snow-owld | head -n1)
 	local status
 	status=$(cat "/proc/$child/status")
 	echo "$status" | grep -E "^(Uid|Gid|Cap|NoNewPrivs)"

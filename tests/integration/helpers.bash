@@ -233,6 +233,27 @@ reap_children() {
 	return 0
 }
 
+# notify_listener SOCKET LOG: a stand-in for systemd's NOTIFY_SOCKET that
+# writes each notification to LOG as one line (" | " between its
+# assignments) until STOPPING=1, or 15 s of silence.  Run it in the
+# background and wait until SOCKET exists.
+notify_listener() {
+	python3 - "$1" >"$2" 3>&- <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(15)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", " | "), flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+}
+
 # ---- waiting and asserting ----------------------------------------------
 
 # wait_for TIMEOUT_SECONDS COMMAND...: poll until COMMAND succeeds.
@@ -427,6 +448,8 @@ assert_serves_hello() {
 #   --dup-ack        with --get: send every ACK twice
 #   --drop N         with --get: ignore the first arrival of block N, as if
 #                    it was lost (repeatable)
+#   --pause-at N SECONDS  with --get: wait that long before acknowledging
+#                    block N (once), as a slow client would
 # Output:  ERROR <code> <message> | OACK name=value ... | DATA <block> <len>
 #          | ACK <block> | TIMEOUT | OTHER <hex>
 tftp_raw() {
@@ -444,6 +467,7 @@ timeout, hold, data_blocks, vanish, last = 2.0, 0.0, 0, False, False
 get_path, drops, rcvbuf = None, set(), 0
 put_path, skips = None, set()
 dup_ack = False
+pause_at, pause = 0, 0.0
 while args and args[0].startswith("-"):
     a = args.pop(0)
     if a == "-6":
@@ -470,6 +494,8 @@ while args and args[0].startswith("-"):
         skips.add(int(args.pop(0)))
     elif a == "--dup-ack":
         dup_ack = True
+    elif a == "--pause-at":
+        pause_at, pause = int(args.pop(0)), float(args.pop(0))
     elif a == "--rcvbuf":
         rcvbuf = int(args.pop(0))
     else:
@@ -533,6 +559,7 @@ if op == 5:
 def get(reply):
     """Receive the whole file like a windowed client (RFC 7440), checking
     that block numbers follow the negotiated rollover."""
+    global pause_at
     opts = {}
     if reply[:2] == b"\0\6":
         f = reply[2:].split(b"\0")[:-1]
@@ -597,6 +624,9 @@ def get(reply):
                 acks += 1
                 gap_acked, in_window = True, 0
             continue
+        if expected == pause_at:
+            time.sleep(pause)
+            pause_at = 0
         out.write(data)
         nbytes += len(data)
         if expected > 65535 and wire(expected) in (0, 1) and wire(expected - 1) == 65535:

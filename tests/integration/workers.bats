@@ -56,15 +56,17 @@ sockets_of() { ss -Huanp | grep -c "pid=$1," || true; }
 	make_file f 100000
 	start_server --workers 2
 	wait_for 5 workers_are 2
-	tftp_raw --hold 1.5 req rrq f octet >/dev/null &
+	tftp_raw --hold 3 req rrq f octet >/dev/null &
 	local a=$!
 	wait_for 5 has_children
-	tftp_raw -6 --hold 1.5 req rrq f octet >/dev/null &
+	tftp_raw -6 --hold 3 req rrq f octet >/dev/null &
 	local b=$!
 	wait_for 5 eval '[[ $(transfer_count) -eq 2 ]]'
 	local w
 	for w in $(worker_pids); do
 		[[ $(sockets_of "$w") -eq 1 ]]
+		# The process title follows the worker's load (once a second).
+		wait_for 2.5 eval "[[ \$(tr '\\0' '\\n' </proc/$w/cmdline | head -n1) == 'snow-owld: worker, 1 transfer' ]]"
 	done
 	wait "$a" "$b"
 }

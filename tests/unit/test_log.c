@@ -1,4 +1,5 @@
-/* Unit tests for src/log.c: log_sanitize escaping, truncation and termination. */
+/* Unit tests for src/log.c: log_sanitize escaping, truncation and termination;
+ * journal entries in the native protocol; byte counts for people. */
 #include "config.h"
 
 #include <stdio.h>
@@ -150,8 +151,75 @@ static void test_exact_fit(void)
 	check("abcde", 5, 7, "abcde", "\"abcde\" in 7 bytes");
 }
 
+/* The journal entry of a transfer line, field by field. */
+static void test_journal_plain(void)
+{
+	static const struct log_field f[] = {
+		{ "TFTP_PEER", "127.0.0.1:5000" }, { "TFTP_FILE", "boot.img" }, { "TFTP_OUTCOME", "complete" },
+	};
+	static const char want[] =
+		"MESSAGE=peer=127.0.0.1:5000 done\n"
+		"PRIORITY=5\n"
+		"SYSLOG_IDENTIFIER=snow-owld\n"
+		"TFTP_PEER=127.0.0.1:5000\n"
+		"TFTP_FILE=boot.img\n"
+		"TFTP_OUTCOME=complete\n";
+	static const char info[] = "MESSAGE=m\nPRIORITY=6\nSYSLOG_IDENTIFIER=x\n";
+	char buf[512];
+	size_t n = log_journal_format(buf, sizeof(buf), LOG_NOTICE, "snow-owld", "peer=127.0.0.1:5000 done", f, 3);
+
+	is_mem(buf, n, want, sizeof(want) - 1, "journal: NAME=value lines, MESSAGE, PRIORITY, identifier first");
+	n = log_journal_format(buf, sizeof(buf), LOG_INFO, "x", "m", NULL, 0);
+	is_mem(buf, n, info, sizeof(info) - 1, "journal: no fields, info is 6");
+}
+
+/* A value with a newline takes the binary form: NAME\n, le64 length, value, \n. */
+static void test_journal_binary(void)
+{
+	static const struct log_field f[] = { { "TFTP_DETAIL", "a\nb" } };
+	static const char want[] =
+		"MESSAGE=two\nlines\n"
+		"PRIORITY=3\n"
+		"SYSLOG_IDENTIFIER=d\n"
+		"TFTP_DETAIL\n\x03\0\0\0\0\0\0\0a\nb\n";
+	char buf[256];
+	size_t n = log_journal_format(buf, sizeof(buf), LOG_ERR, "d", "two\nlines", f, 1);
+	char head[] = "MESSAGE\n\x09\0\0\0\0\0\0\0two\nlines\n";
+
+	is_mem(buf, 26, head, 26, "journal: a message with a newline is binary, length 9");
+	is_mem(buf + 26, n - 26, want + 18, sizeof(want) - 1 - 18, "journal: binary field after plain ones");
+}
+
+static void test_journal_too_small(void)
+{
+	static const struct log_field f[] = { { "TFTP_FILE", "0123456789" } };
+	char buf[64];
+	size_t full = log_journal_format(buf, sizeof(buf), LOG_NOTICE, "d", "m", f, 1);
+
+	is_int(full, 62, "journal: 62 bytes in all");
+	is_int(log_journal_format(buf, 61, LOG_NOTICE, "d", "m", f, 1), 0, "journal: one byte short is 0");
+	is_int(log_journal_format(buf, 62, LOG_NOTICE, "d", "m", f, 1), 62, "journal: an exact fit");
+	is_int(log_journal_format(buf, 0, LOG_NOTICE, "d", "m", f, 1), 0, "journal: size 0 is 0");
+}
+
+static void test_human_bytes(void)
+{
+	char b[24];
+
+	is_str(log_human_bytes(0, b, sizeof(b)), "0 B", "0 bytes");
+	is_str(log_human_bytes(1023, b, sizeof(b)), "1023 B", "1023 bytes");
+	is_str(log_human_bytes(1024, b, sizeof(b)), "1.0 KiB", "1 KiB");
+	is_str(log_human_bytes(1536 * 1024, b, sizeof(b)), "1.5 MiB", "1.5 MiB");
+	is_str(log_human_bytes(5ull << 40, b, sizeof(b)), "5.0 TiB", "5 TiB");
+	is_str(log_human_bytes(5ull << 50, b, sizeof(b)), "5120.0 TiB", "past TiB stays in TiB");
+}
+
 int main(void)
 {
+	test_journal_plain();
+	test_journal_binary();
+	test_journal_too_small();
+	test_human_bytes();
 	test_escapes();
 	test_every_byte();
 	test_size_zero();

@@ -185,6 +185,9 @@ teardown() {
 	run timeout 10 "$SNOW_OWLD" -l -a "127.0.0.1:$PORT" "$ROOT" 3>&-
 	assert_status 0
 	wait_for 5 port_in_use "$PORT"
+	# The dispatcher holds the listening socket (its workers close their
+	# copies right after they are forked).
+	wait_for 5 eval '[[ $(ss -Hulnp "sport = :$PORT" | grep -o "pid=[0-9]*" | sort -u | wc -l) -eq 1 ]]'
 	DAEMON_PID=$(ss -Hulnp "sport = :$PORT" | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
 	[[ -n $DAEMON_PID ]]
 	[[ $(cat "/proc/$DAEMON_PID/comm") == snow-owld ]]

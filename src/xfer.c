@@ -360,7 +360,11 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 			blocks[n++] = k;
 			b += k;
 		}
-		r = sendmmsg(t->sock, msg, n, 0);
+		/* One datagram (windowsize 1): send() is the cheaper call. */
+		if (n == 1 && blocks[0] == 1)
+			r = send(t->sock, iov[0][0].iov_base, iov[0][0].iov_len, 0) < 0 ? -1 : 1;
+		else
+			r = sendmmsg(t->sock, msg, n, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1051,10 +1055,11 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 
 unsigned xfer_rx_want(const struct transfer *t)
 {
-	/* A window of DATA, or the few ACKs a window can bring. */
+	/* A window of DATA, or the few ACKs a window can bring (one in
+	 * lockstep: asking for more costs a look at an empty queue). */
 	if (t->op == OP_WRQ)
 		return t->opt.windowsize < XFER_RX_BATCH ? t->opt.windowsize : XFER_RX_BATCH;
-	return 8;
+	return t->opt.windowsize == 1 ? 1 : 8;
 }
 
 /*

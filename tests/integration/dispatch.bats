@@ -32,13 +32,6 @@ fetch_hello() {
 	assert_same "$ROOT/hello.txt" "$WORK/h"
 }
 
-# systemd-socket-activate passes on only the variables named with -E: a
-# sanitizer build needs its runtime options (no leak check at exit) too.
-activate_env() {
-	ACT_ENV=()
-	[[ -z ${ASAN_OPTIONS-} ]] || ACT_ENV+=(-E "ASAN_OPTIONS=$ASAN_OPTIONS")
-	[[ -z ${UBSAN_OPTIONS-} ]] || ACT_ENV+=(-E "UBSAN_OPTIONS=$UBSAN_OPTIONS")
-}
 
 # The daemon started by systemd-socket-activate, exec'd in place.
 start_activated() {

@@ -291,6 +291,14 @@ log_count_is() {
 }
 
 # The server has at least one / no transfer child.
+# systemd-socket-activate passes on only the variables named with -E: a
+# sanitizer build needs its runtime options (no leak check at exit) too.
+activate_env() {
+	ACT_ENV=()
+	[[ -z ${ASAN_OPTIONS-} ]] || ACT_ENV+=(-E "ASAN_OPTIONS=$ASAN_OPTIONS")
+	[[ -z ${UBSAN_OPTIONS-} ]] || ACT_ENV+=(-E "UBSAN_OPTIONS=$UBSAN_OPTIONS")
+}
+
 # Live transfers: each holds one socket in a process under the server, a
 # forked child (--workers 0) or a worker; a worker (the one with an epoll
 # instance) also holds its control socket.

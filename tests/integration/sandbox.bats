@@ -46,7 +46,7 @@ held_child_status() {
 	assert_same "$WORK/u" "$ROOT/up/u"
 }
 
-@test "the filter is enforced: a build without sendmmsg in it loses its transfer children to SIGSYS" {
+@test "the filter is enforced: a build without openat2 in it loses its transfer children to SIGSYS" {
 	[[ -x ${SNOW_OWLD_FILTER_TEST:-} ]] || skip "the filter test build is not built"
 	copy_demo
 	# A child per transfer: the child dies, the client hears nothing.

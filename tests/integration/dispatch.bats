@@ -406,3 +406,56 @@ PY
 	[[ -n $level ]]
 	awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'
 }
+
+# syscall_set NAME: a system call, or the members of a set (@name),
+# nested sets expanded.
+syscall_set() {
+	local e
+	if [[ $1 != @* ]]; then
+		echo "$1"
+		return
+	fi
+	for e in $(systemd-analyze syscall-filter --no-pager "$1" | awk 'NR > 1 && !/^ *#/ && NF { print $1 }'); do
+		syscall_set "$e"
+	done
+}
+
+# The system calls the shipped service's SystemCallFilter= lines allow, in
+# systemd's order: the first allow-list sets them, "~" lines remove, later
+# lines add.
+unit_allowed_syscalls() {
+	local unit=$1 line list item
+	declare -A allowed=()
+	while IFS= read -r line; do
+		list=${line#SystemCallFilter=}
+		local deny=0
+		if [[ $list == "~"* ]]; then
+			deny=1 list=${list#\~}
+		fi
+		for item in $list; do
+			local names
+			names=$(syscall_set "$item")
+			local n
+			for n in $names; do
+				if ((deny)); then unset "allowed[$n]"; else allowed[$n]=1; fi
+			done
+		done
+	done < <(grep '^SystemCallFilter=' "$unit")
+	printf '%s\n' "${!allowed[@]}"
+}
+
+@test "units: the service's system call filter lets the sandbox and the workers do their work" {
+	need_cmd systemd-analyze
+	local allowed missing=() s
+	allowed=$(unit_allowed_syscalls "$TOP_SRCDIR/systemd/snow-owl.service.in")
+	# Entering the sandbox (sandbox.c), starting workers and handing them
+	# transfers (dispatch.c, worker.c), the dispatcher's own loop.
+	for s in chroot setgroups setresgid setresuid capset prctl prlimit64 \
+		landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp \
+		socketpair sendmsg recvmsg recvmmsg sendmmsg epoll_create1 epoll_ctl epoll_pwait2 \
+		clone wait4 signalfd4 poll openat2 sched_getaffinity; do
+		grep -qx "$s" <<<"$allowed" || missing+=("$s")
+	done
+	echo "not allowed: ${missing[*]}"
+	((${#missing[@]} == 0))
+}

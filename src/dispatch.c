@@ -574,7 +574,11 @@ static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
 		forget_transfer(d, k + 1, NULL);
 		lost++;
 	}
-	if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	/* A worker that leaves while the server stops (a terminal's ^C
+	 * reaches the whole process group) with nothing running is routine. */
+	if (d->stopping && !lost)
+		log_info("worker %ld ended while stopping", (long)w->pid);
+	else if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFSIGNALED(status))
 			log_err("worker %ld killed by signal %d; %u transfers lost", (long)w->pid,
 				WTERMSIG(status), lost);

@@ -347,28 +347,10 @@ static void receive_data(struct client_session *s, const struct packet_data *d, 
 	int r;
 
 	if (k != s->received + 1) {
-		uint64_t back = win_back(s->received, d->block, s->rollover);
-
-		/* A repeat of a block not acknowledged yet is the tail of a
-		 * window the server has already rewound: an ACK would make
-		 * it rewind again.  A repeat of an acknowledged block means
-		 * our ACK was lost: answer that. */
-		if (back <= s->windowsize) {
-			uint64_t repeat = s->received - back;
-
-			/* Repeats counting up again: the sender started its
-			 * window over, so our last answer may have been lost. */
-			if (repeat <= s->last_repeat)
-				s->gap_acked = false;
-			s->last_repeat = repeat;
-			if (repeat > s->ack_sent && ++s->dups < s->windowsize)
-				return;
-		}
-		/* Dropped.  One ACK per gap says where to resume; more would
-		 * only multiply the server's resends. */
-		if (!s->gap_acked) {
+		/* Dropped (see win_stray_data for when it is answered). */
+		if (win_stray_data(&s->repeats, s->received, s->ack_sent, d->block, s->rollover,
+				   s->windowsize)) {
 			send_ack(s, s->received);
-			s->gap_acked = true;
 			s->win_count = 0;
 		}
 		return;
@@ -387,9 +369,7 @@ static void receive_data(struct client_session *s, const struct packet_data *d, 
 	}
 	s->received = k;
 	s->wire_bytes += d->len;
-	s->gap_acked = false;
-	s->dups = 0;
-	s->last_repeat = 0;
+	win_repeats_reset(&s->repeats);
 	s->tries = 0;
 	if (final) {
 		send_ack(s, k);
@@ -750,7 +730,7 @@ void client_on_timeout(struct client_session *s, uint64_t now)
 		s->retransmits++;
 		send_ack(s, s->received);
 		s->win_count = 0;
-		s->gap_acked = false;
+		s->repeats.gap_acked = false;
 		arm(s, now);
 		break;
 	case CS_SEND:

@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "netascii.h"
 #include "packet.h"
+#include "window.h"
 
 /* How a transfer ended; also the exit status of the tool. */
 enum client_status {
@@ -121,10 +122,8 @@ struct client_session {
 	/* Receiver: blocks taken strictly in order. */
 	uint64_t received;		/* highest block received in order */
 	unsigned win_count;		/* blocks since the last ACK */
-	bool gap_acked;			/* the current gap was answered */
 	uint64_t ack_sent;		/* the block our last ACK named */
-	unsigned dups;			/* repeats ignored since the last new block */
-	uint64_t last_repeat;		/* the last repeated block seen */
+	struct win_repeats repeats;	/* DATA dropped since the last new block */
 	struct netascii_dec dec;
 	uint8_t *decoded;		/* netascii: blksize + 1 bytes */
 

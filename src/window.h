@@ -8,6 +8,7 @@
 #ifndef SNOW_OWL_WINDOW_H
 #define SNOW_OWL_WINDOW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Wire number of internal block b. */
@@ -75,6 +76,57 @@ static inline enum win_ack win_classify_ack(uint64_t acked, uint64_t sent, uint1
 		return WIN_ACK_OUTSIDE;
 	*block = k;
 	return WIN_ACK_NEW;
+}
+
+/*
+ * A receiver's memory of the DATA it dropped since its last in-order
+ * block (blocks are taken strictly in order; the rest is dropped).
+ */
+struct win_repeats {
+	uint64_t last;			/* the last repeated block seen */
+	unsigned dups;			/* repeats ignored since the last new block */
+	bool gap_acked;			/* the current gap was answered */
+};
+
+/* An in-order block arrived (or a timeout re-sent our ACK): forget. */
+static inline void win_repeats_reset(struct win_repeats *r)
+{
+	r->last = 0;
+	r->dups = 0;
+	r->gap_acked = false;
+}
+
+/*
+ * DATA numbered w arrived that is not the block after 'received'; the
+ * receiver's last ACK named 'ack_sent'.  Returns true when the receiver
+ * should ACK 'received' now, which happens at most once per gap:
+ *  - a repeat of a block not acknowledged yet is the tail of a window the
+ *    sender has already rewound, and an ACK would make it rewind again,
+ *    unless a whole window of such repeats says our answer was lost;
+ *  - a repeat of an acknowledged block means our ACK was lost;
+ *  - repeats counting up again mean the sender started its window over,
+ *    so the last answer may have been lost too;
+ *  - anything else (a gap ahead, a stale block) gets the one ACK that
+ *    says where to resume; more would only multiply the sender's resends.
+ */
+static inline bool win_stray_data(struct win_repeats *r, uint64_t received, uint64_t ack_sent,
+				  uint16_t w, unsigned rollover, unsigned windowsize)
+{
+	uint64_t back = win_back(received, w, rollover);
+
+	if (back <= windowsize) {
+		uint64_t repeat = received - back;
+
+		if (repeat <= r->last)
+			r->gap_acked = false;
+		r->last = repeat;
+		if (repeat > ack_sent && ++r->dups < windowsize)
+			return false;
+	}
+	if (r->gap_acked)
+		return false;
+	r->gap_acked = true;
+	return true;
 }
 
 #endif

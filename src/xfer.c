@@ -522,29 +522,10 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		return;
 	}
 	if (k != t->received + 1) {
-		uint64_t back = win_back(t->received, d->block, t->opt.rollover);
-
-		/* A repeat of a block not yet acknowledged is the tail of a
-		 * window the sender has already rewound: answering it would
-		 * make it rewind again.  A repeat of an acknowledged block
-		 * means our ACK was lost: answer that. */
-		if (back <= t->opt.windowsize) {
-			uint64_t repeat = t->received - back;
-
-			/* Repeats counting up again: the sender started its
-			 * window over, so our last answer may have been lost. */
-			if (repeat <= t->last_repeat)
-				t->gap_acked = false;
-			t->last_repeat = repeat;
-			if (repeat > t->ack_sent && ++t->dups < t->opt.windowsize)
-				return;
-		}
-		/* Duplicate, stale or after a gap: dropped.  One ACK of the
-		 * last in-order block per gap tells the sender where to
-		 * resume; more would only multiply its resends. */
-		if (!t->gap_acked) {
+		/* Dropped (see win_stray_data for when it is answered). */
+		if (win_stray_data(&t->repeats, t->received, t->ack_sent, d->block, t->opt.rollover,
+				   t->opt.windowsize)) {
 			send_ack(t, t->received);
-			t->gap_acked = true;
 			t->win_count = 0;
 		}
 		return;
@@ -568,9 +549,7 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	}
 	t->received = k;
 	t->bytes += d->len;
-	t->gap_acked = false;
-	t->dups = 0;
-	t->last_repeat = 0;
+	win_repeats_reset(&t->repeats);
 	progress(t, now);
 	if (final) {
 		r = upload_commit(&t->up);

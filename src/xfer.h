@@ -24,6 +24,7 @@
 #include "report.h"
 #include "rto.h"
 #include "upload.h"
+#include "window.h"
 
 struct xfer_conf {
 	struct opt_limits lim;
@@ -97,9 +98,7 @@ struct transfer {
 	uint64_t received;		/* highest block received in order */
 	unsigned win_count;		/* blocks since the last ACK we sent */
 	uint64_t ack_sent;		/* the block our last ACK named */
-	unsigned dups;			/* repeats ignored since the last new block */
-	uint64_t last_repeat;		/* the last repeated block seen */
-	bool gap_acked;			/* already answered the current gap */
+	struct win_repeats repeats;	/* DATA dropped since the last new block */
 	struct netascii_dec dec;
 	struct upload up;
 	bool up_open;

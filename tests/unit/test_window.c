@@ -212,8 +212,55 @@ static void test_back(void)
 	is_int(bad, 0, "back: every distance 0..64 around the wrap, both rollovers");
 }
 
+/* A receiver at block 100, windowsize 8, whose last ACK named 100. */
+static void test_stray(void)
+{
+	struct win_repeats r;
+	int acks = 0;
+
+	/* A gap ahead: one ACK for the gap, however many blocks follow it. */
+	win_repeats_reset(&r);
+	for (unsigned w = 102; w <= 108; w++)
+		acks += win_stray_data(&r, 100, 100, (uint16_t)w, 0, 8);
+	is_int(acks, 1, "stray: blocks after a gap get one ACK between them");
+
+	/* A repeat of an acknowledged block: our ACK was lost, answer it. */
+	win_repeats_reset(&r);
+	ok(win_stray_data(&r, 100, 100, 100, 0, 8), "stray: a repeat of the acknowledged block is answered");
+	ok(!win_stray_data(&r, 100, 100, 104, 0, 8), "stray: ... and a gap right after it is not answered again");
+	ok(win_stray_data(&r, 100, 100, 100, 0, 8), "stray: the same block repeated again (a new round) is");
+
+	/* Repeats of blocks received but not yet acknowledged (ACK named 96):
+	 * the tail of a window the sender has rewound; silence until a whole
+	 * window of them says our answer was lost. */
+	win_repeats_reset(&r);
+	acks = 0;
+	for (unsigned w = 97; w <= 100; w++)
+		acks += win_stray_data(&r, 100, 96, (uint16_t)w, 0, 8);
+	is_int(acks, 0, "stray: repeats of unacknowledged blocks are not answered");
+	for (unsigned w = 97; w <= 100; w++)
+		acks += win_stray_data(&r, 100, 96, (uint16_t)w, 0, 8);
+	is_int(acks, 1, "stray: ... until a window of them (8) has come");
+
+	/* Repeats counting up again after an answer: answered again. */
+	win_repeats_reset(&r);
+	ok(win_stray_data(&r, 100, 100, 99, 0, 8), "stray: repeat of 99 answered");
+	ok(!win_stray_data(&r, 100, 100, 100, 0, 8), "stray: 100 right after it is not");
+	ok(win_stray_data(&r, 100, 100, 99, 0, 8), "stray: 99 again (the window started over) is");
+
+	/* After an in-order block the memory is clear. */
+	win_repeats_reset(&r);
+	is_int(r.dups, 0, "stray: reset clears the repeat count");
+	ok(!r.gap_acked, "stray: reset clears the answered gap");
+
+	/* Across the wrap with rollover 0: 65536 internal is wire 0. */
+	win_repeats_reset(&r);
+	ok(win_stray_data(&r, 65536, 65536, 0, 0, 8), "stray: a repeat across the wrap is recognised");
+}
+
 int main(void)
 {
+	test_stray();
 	test_back();
 	test_wire();
 	test_unwrap();

@@ -1051,8 +1051,12 @@ static int init_workers(struct dispatcher *d)
 	}
 	d->wsandbox = c->sandbox;
 	d->wsandbox.worker = true;
-	/* A socket and a file (or two, uploading) per transfer. */
+	/* A socket and a file (or two, uploading) per transfer, within the
+	 * hard limit a worker that is no longer root cannot raise. */
 	d->wsandbox.nofile = 3 * c->max_transfers + 16;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    d->wsandbox.nofile > rl.rlim_max)
+		d->wsandbox.nofile = (unsigned)rl.rlim_max;
 	return 0;
 }
 

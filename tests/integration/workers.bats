@@ -157,3 +157,17 @@ slow_get() {
 		wait_for 5 refute pid_alive "$w"
 	done
 }
+
+@test "--max-transfers 1000000: a worker's descriptor limit stays within the hard limit, and it serves" {
+	copy_demo
+	start_server -v --workers 1 --max-transfers 1000000
+	wait_for 5 workers_are 1
+	local w hard
+	w=$(worker_pids)
+	hard=$(ulimit -Hn)
+	# The dispatcher raises its own soft limit to the hard one; the
+	# worker gets no more than that.
+	grep -Eq "^Max open files +$hard +$hard " "/proc/$w/limits"
+	assert_serves_hello
+	! grep -q "cannot enter the sandbox" "$SERVER_LOG"
+}

@@ -162,14 +162,6 @@ struct dispatcher {
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* ---- Listening sockets ------------------------------------------------ */
 
 static void set_rcvbuf(int fd, int size)
@@ -358,9 +350,11 @@ static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned h
 	return -EADDRINUSE;
 }
 
-/* Socket for one transfer: from the request's local address, to the peer. */
-static int transfer_socket(const struct server_conf *c, union sockaddr_any *local,
-			   const union sockaddr_any *peer)
+/* Socket for one transfer: from the request's local address, to the
+ * peer; on a port in low..high when low is set, else on local's port
+ * (0: any). */
+static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *peer,
+			   unsigned low, unsigned high)
 {
 	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int zero = 0, r;
@@ -369,8 +363,8 @@ static int transfer_socket(const struct server_conf *c, union sockaddr_any *loca
 		return -errno;
 	if (local->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&local->sin6.sin6_addr))
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (c->port_low)
-		r = bind_port(fd, local, c->port_low, c->port_high);
+	if (low)
+		r = bind_port(fd, local, low, high);
 	else
 		r = bind(fd, &local->sa, addr_len(&local->sa)) < 0 ? -errno : 0;
 	if (r == 0 && connect(fd, &peer->sa, addr_len(&peer->sa)) < 0)
@@ -543,19 +537,16 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 
 /* Tell the client of a transfer whose worker died, from the transfer's
  * own port (free again, since the socket died with the worker). */
-static void abort_orphan(const struct wxfer *x)
+static void abort_orphan(struct wxfer *x)
 {
 	uint8_t buf[64];
 	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, "Transfer interrupted");
-	int fd = socket(x->local.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int zero = 0;
+	int fd = transfer_socket(&x->local, &x->peer, 0, 0);
 
 	if (fd < 0)
 		return;
-	if (x->local.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&x->local.sin6.sin6_addr))
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (n > 0 && bind(fd, &x->local.sa, addr_len(&x->local.sa)) == 0)
-		(void)!sendto(fd, buf, (size_t)n, 0, &x->peer.sa, addr_len(&x->peer.sa));
+	if (n > 0)
+		(void)!send(fd, buf, (size_t)n, 0);
 	close(fd);
 }
 
@@ -640,7 +631,7 @@ static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, con
 
 	if (w < 0 || d->wx_nfree == 0)
 		return -EAGAIN;
-	sock = transfer_socket(d->conf, local, peer);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
@@ -672,7 +663,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 
 	if (d->conf->workers)
 		return spawn_in_worker(d, key, req, len, peer, local);
-	sock = transfer_socket(d->conf, local, peer);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
@@ -1132,7 +1123,7 @@ int dispatch_run(const struct server_conf *c)
 	for (int i = 0; i < WORKER_SLOTS; i++)
 		*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
 
-	now = now_us();
+	now = xfer_now_us();
 	fill_workers(d, now);
 	d->last_activity_us = now;
 	for (int i = 0; i < d->nfd; i++) {
@@ -1148,14 +1139,14 @@ int dispatch_run(const struct server_conf *c)
 	sd_notify(0, "READY=1");
 
 	for (;;) {
-		int timeout = poll_timeout(d, now_us(), stop_deadline);
+		int timeout = poll_timeout(d, xfer_now_us(), stop_deadline);
 
 		if (poll(d->pfd, (nfds_t)(d->nfd + 2 + (c->workers ? WORKER_SLOTS : 0)), timeout) < 0 &&
 		    errno != EINTR) {
 			log_err("poll: %m");
 			break;
 		}
-		now = now_us();
+		now = xfer_now_us();
 		if (d->pfd[d->nfd + 1].revents & POLLIN)
 			read_reports(d);
 		if (d->pfd[d->nfd].revents & POLLIN) {

@@ -371,30 +371,13 @@ PY
 # is ended with ERROR 0.  Prints one line per request; fails when a reply
 # does not match, or when a DATA carries "TOP SECRET".
 request_table() {
-	python3 -c "$_REQUEST_TABLE_PY" "$PORT"
+	python3 -c "$_TFTP_DESCRIBE_PY"$'\n'"$_REQUEST_TABLE_PY" "$PORT"
 }
 
 _REQUEST_TABLE_PY=$(
 	cat <<'PYEOF'
 import codecs, re, select, socket, sys
 port = int(sys.argv[1])
-
-
-def describe(r):
-    op = int.from_bytes(r[:2], "big") if len(r) >= 2 else -1
-    if op == 5 and len(r) >= 4:
-        msg = r[4:].split(b"\0")[0].decode("latin-1")
-        return "ERROR %d %s" % (int.from_bytes(r[2:4], "big"), msg)
-    if op == 6:
-        f = r[2:].split(b"\0")[:-1]
-        return " ".join(["OACK"] + ["%s=%s" % (f[i].decode("latin-1"), f[i + 1].decode("latin-1"))
-                                    for i in range(0, len(f) - 1, 2)])
-    if op == 3 and len(r) >= 4:
-        return "DATA %d %d" % (int.from_bytes(r[2:4], "big"), len(r) - 4)
-    if op == 4 and len(r) >= 4:
-        return "ACK %d" % int.from_bytes(r[2:4], "big")
-    return "OTHER " + r.hex()
-
 
 fails, quiet = 0, []
 for line in sys.stdin.read().split("\n"):

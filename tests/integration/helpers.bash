@@ -461,8 +461,32 @@ assert_serves_hello() {
 # Output:  ERROR <code> <message> | OACK name=value ... | DATA <block> <len>
 #          | ACK <block> | TIMEOUT | OTHER <hex>
 tftp_raw() {
-	python3 -c "$_TFTP_RAW_PY" -p "${PORT:-0}" "$@"
+	python3 -c "$_TFTP_DESCRIBE_PY"$'\n'"$_TFTP_RAW_PY" -p "${PORT:-0}" "$@"
 }
+
+# describe(packet): a reply as tftp_raw prints it (Output above).  Python
+# for scripts that print replies the same way: prepend it to the script.
+_TFTP_DESCRIBE_PY=$(
+	cat <<'PYEOF'
+def describe(r):
+    op = int.from_bytes(r[:2], "big") if len(r) >= 2 else -1
+    if op == 5 and len(r) >= 4:
+        msg = r[4:].split(b"\0")[0].decode("latin-1")
+        return "ERROR %d %s" % (int.from_bytes(r[2:4], "big"), msg)
+    if op == 6:
+        f = r[2:].split(b"\0")
+        if f and f[-1] == b"":
+            f = f[:-1]
+        pairs = ["%s=%s" % (f[i].decode("latin-1"), f[i + 1].decode("latin-1"))
+                 for i in range(0, len(f) - 1, 2)]
+        return " ".join(["OACK"] + pairs)
+    if op == 3 and len(r) >= 4:
+        return "DATA %d %d" % (int.from_bytes(r[2:4], "big"), len(r) - 4)
+    if op == 4 and len(r) >= 4:
+        return "ACK %d" % int.from_bytes(r[2:4], "big")
+    return "OTHER " + r.hex()
+PYEOF
+)
 
 _TFTP_RAW_PY=$(
 	cat <<'PYEOF'
@@ -532,25 +556,6 @@ if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
 s.settimeout(timeout)
 s.sendto(pkt, (host, port))
-
-
-def describe(r):
-    op = int.from_bytes(r[:2], "big") if len(r) >= 2 else -1
-    if op == 5 and len(r) >= 4:
-        msg = r[4:].split(b"\0")[0].decode("latin-1")
-        return "ERROR %d %s" % (int.from_bytes(r[2:4], "big"), msg)
-    if op == 6:
-        f = r[2:].split(b"\0")
-        if f and f[-1] == b"":
-            f = f[:-1]
-        pairs = ["%s=%s" % (f[i].decode("latin-1"), f[i + 1].decode("latin-1"))
-                 for i in range(0, len(f) - 1, 2)]
-        return " ".join(["OACK"] + pairs)
-    if op == 3 and len(r) >= 4:
-        return "DATA %d %d" % (int.from_bytes(r[2:4], "big"), len(r) - 4)
-    if op == 4 and len(r) >= 4:
-        return "ACK %d" % int.from_bytes(r[2:4], "big")
-    return "OTHER " + r.hex()
 
 
 try:

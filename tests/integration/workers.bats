@@ -108,28 +108,33 @@ PY
 	assert_same "$ROOT/f" "$WORK/f"
 }
 
-# slow_get FILE: fetch FILE with the client tool delaying each ACK by 2 ms
-# (about 2 s for 1000 blocks), verified against the root's copy.
-slow_get() {
-	"$SNOW_OWL" bench -q --delay 2 -b 512 -c 1 -n 1 --verify-file "$ROOT/$1" \
-		"tftp://127.0.0.1:$PORT/$1"
+# start_slow_get: a 500 kB file, fetched in the background by the client
+# tool delaying each ACK by 2 ms (about 2 s), running once this returns;
+# slow_get_done waits for it and checks the copy against the root's.
+start_slow_get() {
+	make_file big 500000
+	"$SNOW_OWL" bench -q --delay 2 -b 512 -c 1 -n 1 --verify-file "$ROOT/big" \
+		"tftp://127.0.0.1:$PORT/big" >"$WORK/slow" 2>&1 &
+	SLOW_PID=$!
+	wait_for 5 has_children
+}
+
+slow_get_done() {
+	wait "$SLOW_PID"
+	grep -q "completed=1 failed=0 .*verify_failed=0" "$WORK/slow"
 }
 
 @test "SIGHUP: new workers take new transfers, an old one finishes its transfer and exits" {
 	copy_demo
-	make_file big 500000
 	start_server -v --workers 1
 	wait_for 5 workers_are 1
 	local old
 	old=$(worker_pids)
-	slow_get big >"$WORK/out" 2>&1 &
-	local get=$!
-	wait_for 5 has_children
+	start_slow_get
 	kill -HUP "$SERVER_PID"
 	wait_for 5 eval '[[ $(worker_pids | grep -vx "$old" | wc -l) -eq 1 ]]'
 	assert_serves_hello
-	wait "$get"
-	grep -q "completed=1 failed=0 .*verify_failed=0" "$WORK/out"
+	slow_get_done
 	# The old worker leaves once its transfer has ended.
 	wait_for 5 workers_are 1
 	! worker_pids | grep -qx "$old"
@@ -139,17 +144,13 @@ slow_get() {
 
 @test "SIGTERM with workers: the live transfer finishes, then the server and its workers exit 0" {
 	copy_demo
-	make_file big 500000
 	start_server --workers 2
 	wait_for 5 workers_are 2
 	local workers
 	workers=$(worker_pids)
-	slow_get big >"$WORK/out" 2>&1 &
-	local get=$!
-	wait_for 5 has_children
+	start_slow_get
 	kill -TERM "$SERVER_PID"
-	wait "$get"
-	grep -q "completed=1 failed=0 .*verify_failed=0" "$WORK/out"
+	slow_get_done
 	wait "$SERVER_PID"
 	SERVER_PID=
 	local w

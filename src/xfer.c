@@ -75,8 +75,6 @@ static void end(struct transfer *t, enum xfer_outcome o)
 	t->deadline_us = UINT64_MAX;
 }
 
-void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now);
-
 /*
  * The peer's port answered "unreachable": the client has gone.  But a
  * client that has the whole file exits right after its final ACK, and the

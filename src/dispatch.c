@@ -376,25 +376,33 @@ static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *
 	return fd;
 }
 
+/* A new transfer child or worker, once it has closed what it must not
+ * keep: default signal handling, then its sandbox, or it exits. */
+static void enter_sandbox(const struct dispatcher *d, const struct sandbox_conf *sb, int rootfd)
+{
+	int r;
+
+	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
+	/* Past --max-upload a write fails with EFBIG instead of killing. */
+	signal(SIGXFSZ, SIG_IGN);
+	r = sandbox_enter(sb, rootfd);
+	if (r < 0) {
+		log_err("cannot enter the sandbox: %s", strerror(-r));
+		_exit(2);
+	}
+}
+
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
 	int pick = server_root_pick(d->conf, &peer->sa);
 	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
 	struct xfer_report rep;
-	int r;
 
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	close(d->report_rd);
-	sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
-	/* Past --max-upload a write fails with EFBIG instead of killing. */
-	signal(SIGXFSZ, SIG_IGN);
-	r = sandbox_enter(&d->conf->sandbox, rootfd);
-	if (r < 0) {
-		log_err("cannot enter the sandbox: %s", strerror(-r));
-		_exit(2);
-	}
+	enter_sandbox(d, &d->conf->sandbox, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep);
 	/* Status 0 tells reap() that the report went out (report.h). */
 	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
@@ -436,17 +444,9 @@ static int start_worker(struct dispatcher *d, int i, uint64_t now)
 		return -errno;
 	}
 	if (pid == 0) {
-		int r;
-
 		close(sv[0]);
 		close_inherited(d, sv[1]);
-		sigprocmask(SIG_SETMASK, &d->oldmask, NULL);
-		signal(SIGXFSZ, SIG_IGN);	/* past --max-upload: EFBIG */
-		r = sandbox_enter(&d->wsandbox, d->rootfd);
-		if (r < 0) {
-			log_err("worker cannot enter the sandbox: %s", strerror(-r));
-			_exit(2);
-		}
+		enter_sandbox(d, &d->wsandbox, d->rootfd);
 		_exit(worker_run(&d->conf->xfer, sv[1], d->rootfd));
 	}
 	close(sv[1]);

@@ -36,14 +36,20 @@ struct wx {
 	struct transfer t;
 	uint32_t id;
 	unsigned heap;			/* index in the deadline heap */
-	uint64_t key;			/* heap key: at or before t.deadline_us */
+};
+
+/* A heap entry keeps its key beside the pointer: sorting compares keys
+ * without touching the transfers. */
+struct heap_entry {
+	uint64_t key;			/* at or before x->t.deadline_us */
+	struct wx *x;
 };
 
 struct worker {
 	const struct xfer_conf *conf;
 	int ctl, ep, rootfd;
 	bool retiring;			/* the dispatcher closed its end */
-	struct wx **heap;		/* by deadline, earliest first */
+	struct heap_entry *heap;	/* by deadline, earliest first */
 	unsigned nheap, cap;
 	struct xfer_rx rx;
 	struct worker_done done[DONE_MAX];
@@ -78,17 +84,17 @@ int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
 
 static bool earlier(const struct worker *w, unsigned a, unsigned b)
 {
-	return w->heap[a]->key < w->heap[b]->key;
+	return w->heap[a].key < w->heap[b].key;
 }
 
 static void swap(struct worker *w, unsigned a, unsigned b)
 {
-	struct wx *x = w->heap[a];
+	struct heap_entry e = w->heap[a];
 
 	w->heap[a] = w->heap[b];
-	w->heap[b] = x;
-	w->heap[a]->heap = a;
-	w->heap[b]->heap = b;
+	w->heap[b] = e;
+	w->heap[a].x->heap = a;
+	w->heap[b].x->heap = b;
 }
 
 /* Restore the heap order around index i after its deadline changed. */
@@ -116,16 +122,15 @@ static int heap_add(struct worker *w, struct wx *x)
 {
 	if (w->nheap == w->cap) {
 		unsigned cap = w->cap ? 2 * w->cap : 64;
-		struct wx **h = realloc(w->heap, cap * sizeof(*h));
+		struct heap_entry *h = realloc(w->heap, cap * sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
 		w->heap = h;
 		w->cap = cap;
 	}
-	x->key = x->t.deadline_us;
 	x->heap = w->nheap;
-	w->heap[w->nheap++] = x;
+	w->heap[w->nheap++] = (struct heap_entry){ x->t.deadline_us, x };
 	heap_fix(w, x->heap);
 	return 0;
 }
@@ -138,7 +143,7 @@ static void heap_remove(struct worker *w, struct wx *x)
 	if (i == w->nheap)
 		return;
 	w->heap[i] = w->heap[w->nheap];
-	w->heap[i]->heap = i;
+	w->heap[i].x->heap = i;
 	heap_fix(w, i);
 }
 
@@ -177,8 +182,8 @@ static void settle(struct worker *w, struct wx *x, uint64_t now)
 	if (xfer_done(&x->t)) {
 		heap_remove(w, x);
 		finish(w, x, now);
-	} else if (x->t.deadline_us < x->key) {
-		x->key = x->t.deadline_us;
+	} else if (x->t.deadline_us < w->heap[x->heap].key) {
+		w->heap[x->heap].key = x->t.deadline_us;
 		heap_fix(w, x->heap);
 	}
 }
@@ -259,11 +264,11 @@ static void take_handoffs(struct worker *w)
  * deadline. */
 static void run_timers(struct worker *w, uint64_t now)
 {
-	while (w->nheap && w->heap[0]->key <= now) {
-		struct wx *x = w->heap[0];
+	while (w->nheap && w->heap[0].key <= now) {
+		struct wx *x = w->heap[0].x;
 
 		if (x->t.deadline_us > now) {
-			x->key = x->t.deadline_us;
+			w->heap[0].key = x->t.deadline_us;
 			heap_fix(w, 0);
 			continue;
 		}
@@ -272,7 +277,7 @@ static void run_timers(struct worker *w, uint64_t now)
 			heap_remove(w, x);
 			finish(w, x, now);
 		} else {
-			x->key = x->t.deadline_us;
+			w->heap[0].key = x->t.deadline_us;
 			heap_fix(w, 0);
 		}
 	}
@@ -284,7 +289,7 @@ static int wait_events(struct worker *w, struct epoll_event *ev, uint64_t now)
 	int n;
 
 	if (w->nheap) {
-		uint64_t due = w->heap[0]->key, wait = due > now ? due - now : 0;
+		uint64_t due = w->heap[0].key, wait = due > now ? due - now : 0;
 
 		ts.tv_sec = (time_t)(wait / 1000000u);
 		ts.tv_nsec = (long)(wait % 1000000u) * 1000;

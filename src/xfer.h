@@ -61,22 +61,21 @@ enum xfer_outcome {
 };
 
 struct transfer {
+	/* What every packet touches comes first, so that a worker running
+	 * thousands of transfers reads few cache lines per packet. */
 	const struct xfer_conf *conf;
 	int sock;
 	int fd;				/* file being read (RRQ) */
 	enum packet_opcode op;
 	enum packet_mode mode;
-	struct opt_result opt;
-	bool oack;			/* options were acknowledged */
 	enum xfer_state state;
 	enum xfer_outcome outcome;
-	char peer[ADDR_STR_MAX];
-	char name[160];			/* sanitised file name, for logs */
-	char mode_name[16];		/* sanitised mode as sent, for logs */
-	char detail[96];		/* reason for a failure, for logs */
-	uint16_t error;			/* TFTP error code we sent, if any */
+	bool oack;			/* options were acknowledged */
+	bool eof;			/* last is known */
+	bool gso;			/* UDP GSO still believed to work */
+	bool refused;			/* the peer's port was reported unreachable */
+	bool probe_valid;		/* the packet being timed was not retransmitted (Karn) */
 	bool size_known;		/* size holds the expected bytes (for titles) */
-	uint64_t size;
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */
@@ -84,40 +83,45 @@ struct transfer {
 	uint64_t sent;			/* highest block sent */
 	uint64_t filled;		/* highest block read into the ring */
 	uint64_t last;			/* the final block, once known (else 0) */
-	bool eof;			/* last is known */
 	uint8_t *ring;
-	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 	uint32_t *slot_len;
 	size_t slot_size;
-	struct netascii_enc enc;
-	uint8_t *rd;			/* netascii: local bytes not yet encoded */
-	size_t rd_len, rd_off;
-	bool rd_eof;
-
-	/* Receiver. */
-	uint64_t received;		/* highest block received in order */
-	unsigned win_count;		/* blocks since the last ACK we sent */
-	uint64_t ack_sent;		/* the block our last ACK named */
-	struct win_repeats repeats;	/* DATA dropped since the last new block */
-	struct netascii_dec dec;
-	struct upload up;
-	bool up_open;
+	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 
 	/* Timers, in microseconds of the caller's monotonic clock.  The
 	 * timeout adapts to measured round trips unless the client fixed
 	 * it with timeout/utimeout. */
-	uint64_t start_us, end_us;	/* end_us: data complete */
+	unsigned tries;			/* timeouts since the last progress */
 	uint64_t deadline_us;
 	uint64_t progress_us;		/* last time the transfer moved forward */
 	uint64_t probe_us;		/* when the packet being timed was sent */
-	bool probe_valid;		/* ... and not retransmitted since (Karn) */
+	uint64_t start_us, end_us;	/* end_us: data complete */
 	struct rto rto;
-	unsigned tries;			/* timeouts since the last progress */
-	bool gso;			/* UDP GSO still believed to work */
-	bool refused;			/* the peer's port was reported unreachable */
 
 	uint64_t bytes;			/* file bytes moved */
 	uint64_t retransmits;		/* packets sent again */
+
+	/* Receiver. */
+	uint64_t received;		/* highest block received in order */
+	uint64_t ack_sent;		/* the block our last ACK named */
+	unsigned win_count;		/* blocks since the last ACK we sent */
+	struct win_repeats repeats;	/* DATA dropped since the last new block */
+
+	/* Negotiated values first; the echoed strings after them are cold. */
+	struct opt_result opt;
+	uint64_t size;
+	uint16_t error;			/* TFTP error code we sent, if any */
+	bool rd_eof;
+	bool up_open;
+	struct netascii_enc enc;
+	struct netascii_dec dec;
+	uint8_t *rd;			/* netascii: local bytes not yet encoded */
+	size_t rd_len, rd_off;
+	struct upload up;
+	char peer[ADDR_STR_MAX];
+	char name[160];			/* sanitised file name, for logs */
+	char mode_name[16];		/* sanitised mode as sent, for logs */
+	char detail[96];		/* reason for a failure, for logs */
 };
 
 /*

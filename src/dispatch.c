@@ -352,11 +352,13 @@ static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned h
 
 /* Socket for one transfer: from the request's local address, to the
  * peer; on a port in low..high when low is set, else on local's port
- * (0: any). */
+ * (0: any).  flags: SOCK_NONBLOCK for a worker, which waits in epoll
+ * (polling a blocking UDP socket costs a look at its queue's first
+ * datagram each time). */
 static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *peer,
-			   unsigned low, unsigned high)
+			   unsigned low, unsigned high, int flags)
 {
-	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0);
 	int zero = 0, r;
 
 	if (fd < 0)
@@ -541,7 +543,7 @@ static void abort_orphan(struct wxfer *x)
 {
 	uint8_t buf[64];
 	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, "Transfer interrupted");
-	int fd = transfer_socket(&x->local, &x->peer, 0, 0);
+	int fd = transfer_socket(&x->local, &x->peer, 0, 0, 0);
 
 	if (fd < 0)
 		return;
@@ -631,7 +633,7 @@ static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, con
 
 	if (w < 0 || d->wx_nfree == 0)
 		return -EAGAIN;
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, SOCK_NONBLOCK);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
@@ -663,7 +665,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 
 	if (d->conf->workers)
 		return spawn_in_worker(d, key, req, len, peer, local);
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;

@@ -108,10 +108,12 @@ static const int sc_upload[] = {
 };
 
 /* Workers: one epoll loop over many transfer sockets, which arrive from
- * the dispatcher as SCM_RIGHTS on the control socket (recvmsg). */
+ * the dispatcher as SCM_RIGHTS on the control socket (recvmsg).  The
+ * sockets are non-blocking; a send that finds the buffer full waits for
+ * room in poll. */
 static const int sc_worker[] = {
 	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_pwait2), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl),
-	SCMP_SYS(recvmsg),
+	SCMP_SYS(recvmsg), SCMP_SYS(poll), SCMP_SYS(ppoll),
 };
 
 #ifdef SNOW_OWL_FILTER_WITHOUT

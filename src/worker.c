@@ -8,10 +8,12 @@
  * transfer's key may be earlier than its deadline (every ACK pushes the
  * deadline later, and re-sorting on each would cost more than it saves);
  * when such a key comes due the transfer is re-sorted under its real
- * deadline, and only a deadline that moved earlier is re-sorted at once.  The sockets stay
- * blocking for sends (a loopback or LAN send does not wait for long) and
- * are read with MSG_DONTWAIT.  Handed-over transfers arrive on the control
- * socket; ended ones are reported back in batches, once per loop.
+ * deadline, and only a deadline that moved earlier is re-sorted at once.
+ * The dispatcher makes the sockets non-blocking (epoll on a blocking UDP
+ * socket re-checks the queue's first datagram every time); a send that
+ * finds the buffer full waits for room, briefly, as a blocking one would
+ * (xfer.c).  Handed-over transfers arrive on the control socket; ended
+ * ones are reported back in batches, once per loop.
  */
 #include "config.h"
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,19 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 #define GSO_BYTES_MAX 65000	/* below the 65507-byte UDP payload limit */
 #define DATA_MSGS 64
 
+/* A worker's socket is non-blocking: when its send buffer is full (a
+ * big window on a slow link), wait for room as a blocking send would,
+ * but not past SEND_WAIT_MS; a window that still does not fit is left
+ * to the retransmission timer. */
+#define SEND_WAIT_MS 200
+
+static int wait_writable(struct transfer *t)
+{
+	struct pollfd p = { .fd = t->sock, .events = POLLOUT };
+
+	return poll(&p, 1, SEND_WAIT_MS) == 1 ? 0 : -1;
+}
+
 static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 {
 	struct mmsghdr msg[DATA_MSGS];
@@ -364,7 +378,7 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 		else
 			r = sendmmsg(t->sock, msg, n, 0);
 		if (r < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || (errno == EAGAIN && wait_writable(t) == 0))
 				continue;
 			/* No GSO here (old kernel, device without it): fall
 			 * back to one datagram per message for good. */
@@ -1007,9 +1021,21 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		size = rx->size;
 	if (max > rx->n)
 		max = rx->n;
-	for (unsigned i = 0; i < max; i++)
-		rx->iov[i].iov_len = size;
-	r = recvmmsg(t->sock, rx->msg, max, flags, NULL);
+	if (max == 1) {
+		/* One datagram (lockstep): recv() is the cheaper call.  With
+		 * MSG_TRUNC it returns a datagram's real length, which shows
+		 * an oversize one as recvmmsg's MSG_TRUNC flag does. */
+		ssize_t n = recv(t->sock, rx->iov[0].iov_base, size,
+				 MSG_TRUNC | (flags & MSG_WAITFORONE ? 0 : flags));
+
+		r = n < 0 ? -1 : 1;
+		rx->msg[0].msg_len = n < 0 ? 0 : (unsigned)n;
+		rx->msg[0].msg_hdr.msg_flags = (size_t)n > size ? MSG_TRUNC : 0;
+	} else {
+		for (unsigned i = 0; i < max; i++)
+			rx->iov[i].iov_len = size;
+		r = recvmmsg(t->sock, rx->msg, max, flags, NULL);
+	}
 	if (r < 0) {
 		if (errno == ECONNREFUSED)
 			peer_refused(t, xfer_now_us());

@@ -262,8 +262,7 @@ PY
 	need_cmd ip
 	copy_demo
 	local ns=so-bc-$$-$BATS_TEST_NUMBER
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
+	netns_add "$ns"
 	ip -n "$ns" link add d0 type veth peer name d1
 	ip -n "$ns" addr add 10.99.0.1/24 brd + dev d0
 	ip -n "$ns" link set d0 up
@@ -288,9 +287,7 @@ for dst in ("10.99.0.255", "255.255.255.255", "10.99.0.1"):
     except socket.timeout:
         print(dst, "none")
 PY
-	kill "$pid"
-	wait "$pid" || true
-	ip netns del "$ns"
+	stop_server
 	echo "$output"
 	[[ ${lines[0]} == "10.99.0.255 none" ]]
 	[[ ${lines[1]} == "255.255.255.255 none" ]]

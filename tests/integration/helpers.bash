@@ -37,6 +37,19 @@ common_setup() {
 
 common_teardown() {
 	stop_server
+	local ns
+	for ns in "${TEST_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# netns_add NAME: a network namespace of the test's own, with lo up,
+# deleted at teardown whatever the test's outcome.
+TEST_NETNS=()
+netns_add() {
+	ip netns add "$1"
+	TEST_NETNS+=("$1")
+	ip -n "$1" link set lo up
 }
 
 # Files may define their own setup/teardown; they must call these.

@@ -182,8 +182,8 @@ slow_get_done() {
 	# more than a socket's send buffer holds, so sends fill it and must
 	# wait for the queue to drain.
 	local srv=so-sb-$$-s cli=so-sb-$$-c
-	ip netns add "$srv"
-	ip netns add "$cli"
+	netns_add "$srv"
+	netns_add "$cli"
 	ip -n "$srv" link add d0 mtu 9000 type veth peer name d1 mtu 9000 netns "$cli"
 	ip -n "$srv" addr add 10.99.1.1/24 dev d0
 	ip -n "$cli" addr add 10.99.1.2/24 dev d1
@@ -191,16 +191,13 @@ slow_get_done() {
 	ip -n "$cli" link set d1 up
 	tc -n "$srv" qdisc add dev d0 root tbf rate 100mbit burst 64k limit 8m
 	ip netns exec "$srv" "$SNOW_OWLD" -L -a 10.99.1.1:6969 -v --workers 1 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
-	local pid=$!
+	SERVER_PID=$!	# stopped at teardown
 	wait_for 5 grep -q "listening on" "$SERVER_LOG"
 	# A fixed timeout: a window queued behind the bucket takes about
 	# 40 ms, and only a send that gave up would cause a resend.
 	run ip netns exec "$cli" atftp --option "blksize 8192" --option "windowsize 64" --option "timeout 3" \
 		-g -r f -l "$WORK/f" 10.99.1.1 6969 </dev/null
-	kill "$pid"
-	wait "$pid" || true
-	ip netns del "$cli"
-	ip netns del "$srv"
+	stop_server
 	assert_status 0
 	assert_same "$ROOT/f" "$WORK/f"
 	grep 'file="f"' "$SERVER_LOG" | grep -q "bytes=4194304 .*retransmits=0 outcome=complete" || {

@@ -223,10 +223,14 @@ cg_cleanup() {
 # ARGV: the command line of server $1 listening on port $2.
 server_argv() {
 	case $1 in
-	# shellcheck disable=SC2086 # the options are words
-	snow-owld) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $SNOW_OWLD_ARGS "$ROOT") ;;
-	# shellcheck disable=SC2086
-	snow-owld-alt) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT") ;;
+	snow-owld)
+		# shellcheck disable=SC2206 # the options are words
+		ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $SNOW_OWLD_ARGS "$ROOT")
+		;;
+	snow-owld-alt)
+		# shellcheck disable=SC2206
+		ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT")
+		;;
 	tftpd-hpa) ARGV=("$TFTPD_HPA" -L -a "127.0.0.1:$2" -s "$ROOT") ;;
 	atftpd)
 		ARGV=("$ATFTPD" --daemon --no-fork --port "$2" --bind-address 127.0.0.1

@@ -1,11 +1,14 @@
 #!/bin/bash
-# Compare snow-owld with tftpd-hpa and atftpd on the loopback interface.
+# Compare snow-owld with tftpd-hpa and atftpd on the loopback interface;
+# the boot storm also runs dnsmasq, and floor as a yardstick.
 #
 #   sudo tests/bench/compare.sh          or          make bench
 #
 # Environment:
 #   SNOW_OWLD        the daemon to measure (default ./snow-owld)
 #   SNOW_OWL_CLIENT  the load generator, "snow-owl bench" (default ./snow-owl)
+#   FLOOR            the storm's yardstick, built from tests/bench/floor.c
+#                    (default ./tests/bench/floor; make bench builds it)
 #   REPS             repetitions; they are interleaved and medians are
 #                    reported (default 3)
 #   QUICK=1          a smoke run: one repetition, no 100 MiB windowsize-1 cases
@@ -18,15 +21,23 @@
 #   ALT_ARGS         when set, a second snow-owld column, "snow-owld-alt",
 #                    runs with these options instead (to compare models:
 #                    ALT_ARGS="--workers 0"); ratios still compare
-#                    snow-owld with tftpd-hpa and atftpd only
+#                    snow-owld with the other servers only: tftpd-hpa,
+#                    atftpd and dnsmasq, never snow-owld-alt or floor
 #   SCENARIOS        which scenarios to run (default
 #                    "single many storm loss syscalls")
 #
 # Each server listens on its own random high port of 127.0.0.1 and runs on
-# CPU 0; every client runs on CPU 1.  Markdown tables go to standard output,
-# progress to standard error, and one CSV line per client run (with the
-# client's summary line) to $RESULTS/runs.csv.  Needs root: it installs the
-# servers it compares with, and the servers switch to the nobody user.
+# CPU 0; every client runs on CPU 1.  dnsmasq's TFTP port is fixed at 69,
+# so dnsmasq and its clients run in a network namespace of their own
+# (snow-owl-bench.PID, removed at exit): port 69 of this host is never used.
+# floor is the least a TFTP server can do: no timers, logging or sandbox,
+# files cached in memory; it shows the kernel's cost and is never compared.
+# When dnsmasq or floor cannot run, the storm table says "not run" for it.
+# Markdown tables go to standard output, progress to standard error, and one
+# CSV line per client run (with the client's summary line) to
+# $RESULTS/runs.csv.  Needs root: it installs the servers it compares with,
+# creates a network namespace, and the servers, floor aside, switch to the
+# nobody user.
 
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -eu
@@ -35,7 +46,7 @@ set -eu
 
 # The command line as given, for the report's header.
 CMDLINE=
-for v in REPS QUICK RESULTS SNOW_OWLD SNOW_OWL_CLIENT W1_MIB RUN_LIMIT SNOW_OWLD_ARGS ALT_ARGS SCENARIOS; do
+for v in REPS QUICK RESULTS SNOW_OWLD SNOW_OWL_CLIENT FLOOR W1_MIB RUN_LIMIT SNOW_OWLD_ARGS ALT_ARGS SCENARIOS; do
 	if [ -n "${!v+set}" ]; then CMDLINE+="$v=$(printf %q "${!v}") "; fi
 done
 CMDLINE+=$(printf %q "$0")
@@ -65,10 +76,20 @@ RUN_LIMIT=${RUN_LIMIT:-600}
 TFTPD_HPA=/usr/sbin/in.tftpd
 ATFTPD_DIR=/var/cache/snow-owl/atftpd
 ATFTPD=$ATFTPD_DIR/usr/sbin/atftpd
+FLOOR=${FLOOR:-./tests/bench/floor}
+DNSMASQ=/usr/sbin/dnsmasq
+DNSMASQ_USER=nobody DNSMASQ_GROUP=nogroup
 SNOW_OWLD_ARGS=${SNOW_OWLD_ARGS:-}
 SCENARIOS=${SCENARIOS:-single many storm loss syscalls}
 SERVERS=(snow-owld tftpd-hpa atftpd)
 if [ -n "${ALT_ARGS+set}" ]; then SERVERS=(snow-owld snow-owld-alt tftpd-hpa atftpd); fi
+# The storm runs two more: dnsmasq, and floor, a yardstick.
+REFERENCES=(floor dnsmasq)
+STORM_SERVERS=("${SERVERS[@]}" "${REFERENCES[@]}")
+# Columns that the ratio never compares snow-owld with.
+NOT_COMPARED=" snow-owld-alt floor "
+# dnsmasq's network namespace; NETNS_MADE once it exists.
+NETNS=snow-owl-bench.$$ NETNS_MADE=''
 SERVER_CPU=0
 CLIENT_CPU=1
 # A server whose lossy run takes longer than this is not run again with
@@ -130,7 +151,38 @@ ensure_atftpd() {
 	return "$status"
 }
 
-# A scratch directory: copies of the two programs under test, so that a
+# The storm's reference servers, floor and dnsmasq, with the reason why
+# one of them does not run (it is then "not run" in the table).
+declare -A SKIP=()
+skip_server() {
+	SKIP[$1]=$2
+	say "warning: $1 does not run in the storm: $2"
+}
+
+# floor comes from the build; dnsmasq from dnsmasq-base (which, unlike the
+# dnsmasq package, starts no service), and it gets a network namespace of
+# its own with only the loopback interface.
+prepare_references() {
+	if [ -x "$FLOOR" ]; then
+		FLOOR=$(realpath -e "$FLOOR")
+	else
+		skip_server floor "no yardstick at $FLOOR: build it (make tests/bench/floor) or set FLOOR"
+	fi
+	if ! dpkg-query -W -f='${db:Status-Status}' dnsmasq-base 2>/dev/null | grep -qx installed; then
+		say "installing dnsmasq-base"
+		apt_install dnsmasq-base || true
+	fi
+	if [ ! -x "$DNSMASQ" ]; then
+		skip_server dnsmasq "no $DNSMASQ: could not install dnsmasq-base"
+	elif ip netns add "$NETNS" >&2 && NETNS_MADE=1 &&
+		ip netns exec "$NETNS" ip link set lo up >&2; then
+		say "network namespace $NETNS for dnsmasq"
+	else
+		skip_server dnsmasq "could not create the network namespace $NETNS"
+	fi
+}
+
+# A scratch directory: copies of the programs under test, so that a
 # rebuild during the run changes nothing, and ROOT with the files every
 # scenario fetches, created once.
 make_work() {
@@ -141,6 +193,10 @@ make_work() {
 	cp "$CLIENT" "$WORK/bin/snow-owl"
 	SNOW_OWLD_ORIG=$SNOW_OWLD CLIENT_ORIG=$CLIENT
 	SNOW_OWLD=$WORK/bin/snow-owld CLIENT=$WORK/bin/snow-owl
+	if [ -n "$STORM" ] && [ -z "${SKIP[floor]:-}" ]; then
+		cp "$FLOOR" "$WORK/bin/floor"
+		FLOOR_ORIG=$FLOOR FLOOR=$WORK/bin/floor
+	fi
 	ROOT=$WORK/root
 	head -c $((100 << 20)) /dev/urandom >"$ROOT/100m.bin"
 	head -c $((10 << 20)) /dev/urandom >"$ROOT/10m.bin"
@@ -151,6 +207,11 @@ make_work() {
 		head -c $((W1_MIB << 20)) /dev/urandom >"$ROOT/$W1_FILE"
 	fi
 	chmod 0644 "$ROOT"/*.bin
+	# dnsmasq reads the files as nobody when it can, as root otherwise.
+	if [ -n "$STORM" ] && ! runuser -u nobody -- test -r "$ROOT/64k.bin"; then
+		say "warning: nobody cannot read $ROOT/64k.bin: dnsmasq runs as root"
+		DNSMASQ_USER=root DNSMASQ_GROUP=root
+	fi
 }
 
 # --------------------------------------------------------------- servers
@@ -223,16 +284,38 @@ cg_cleanup() {
 # ARGV: the command line of server $1 listening on port $2.
 server_argv() {
 	case $1 in
-	# shellcheck disable=SC2086 # the options are words
-	snow-owld) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $SNOW_OWLD_ARGS "$ROOT") ;;
-	# shellcheck disable=SC2086
-	snow-owld-alt) ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT") ;;
+	snow-owld)
+		# shellcheck disable=SC2206 # the options are words
+		ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $SNOW_OWLD_ARGS "$ROOT")
+		;;
+	snow-owld-alt)
+		# shellcheck disable=SC2206
+		ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT")
+		;;
 	tftpd-hpa) ARGV=("$TFTPD_HPA" -L -a "127.0.0.1:$2" -s "$ROOT") ;;
 	atftpd)
 		ARGV=("$ATFTPD" --daemon --no-fork --port "$2" --bind-address 127.0.0.1
 			--logfile /dev/null --user nobody --group nogroup --maxthread 2100 "$ROOT")
 		;;
+	floor) ARGV=("$FLOOR" "127.0.0.1:$2" "$ROOT") ;;
+	# --keep-in-foreground, not --no-daemon, which would keep it root.  It
+	# logs "sent FILE to ADDR" for every transfer even with --quiet-tftp.
+	dnsmasq)
+		ARGV=(ip netns exec "$NETNS" "$DNSMASQ" --keep-in-foreground --port=0
+			--enable-tftp --tftp-root="$ROOT" --tftp-max=3000
+			--listen-address=127.0.0.1 --bind-interfaces --quiet-tftp
+			--user="$DNSMASQ_USER" --group="$DNSMASQ_GROUP"
+			--conf-file=/dev/null --pid-file= --log-facility=-)
+		;;
 	esac
+}
+
+# in_netns SERVER COMMAND...: COMMAND in the server's network namespace
+# (dnsmasq's own, or this one).
+in_netns() {
+	local name=$1
+	shift
+	if [ "$name" = dnsmasq ]; then ip netns exec "$NETNS" "$@"; else "$@"; fi
 }
 
 # A UDP port of 127.0.0.1 that nothing uses, below the ephemeral range.
@@ -262,12 +345,19 @@ tasks() {
 	echo $((threads + children))
 }
 
-# start_server NAME [STRACE_OUTPUT]: on a free port, pinned to SERVER_CPU,
-# under "strace -f -c" when a second argument is given.
+# start_server NAME [STRACE_OUTPUT]: on a free port (dnsmasq: on port 69
+# of its namespace), pinned to SERVER_CPU, under "strace -f -c" when a
+# second argument is given.  Fails when the server does not start.
 start_server() {
 	local name=$1 trace=${2:-} port pid tracer try i
+	if [ "$name" = dnsmasq ] && [ -z "$NETNS_MADE" ]; then
+		say "dnsmasq needs its network namespace"
+		return 1
+	fi
 	for try in 1 2 3 4 5; do
-		port=$(free_port) pid=
+		port=69
+		[ "$name" = dnsmasq ] || port=$(free_port)
+		pid=
 		server_argv "$name" "$port"
 		tracer=
 		if [ -n "$trace" ]; then
@@ -286,7 +376,7 @@ start_server() {
 		fi
 		for i in $(seq 100); do
 			[ -z "$tracer" ] || pid=$(pgrep -o -P "$tracer" || true)
-			if [ -n "$pid" ] && ss -Hlunp "sport = :$port" | grep -q "pid=$pid,"; then
+			if [ -n "$pid" ] && in_netns "$name" ss -Hlunp "sport = :$port" | grep -q "pid=$pid,"; then
 				PID[$name]=$pid PORT[$name]=$port TRACER[$name]=$tracer
 				BASE[$name]=$(tasks "$pid")
 				say "$name: pid $pid on 127.0.0.1:$port${trace:+ under strace}"
@@ -299,7 +389,17 @@ start_server() {
 		kill -KILL "${tracer:-$pid}" 2>/dev/null || true
 		wait "${tracer:-$pid}" 2>/dev/null || true
 	done
-	die "could not start $name"
+	return 1
+}
+
+# Start server $1 or stop the benchmark; a reference server (floor,
+# dnsmasq) that does not start is left out of the storm instead.
+launch_server() {
+	start_server "$1" && return 0
+	case " ${REFERENCES[*]} " in
+	*" $1 "*) skip_server "$1" "it did not start; see $RESULTS/$1.log" ;;
+	*) die "could not start $1" ;;
+	esac
 }
 
 # Stop server $1 by its pid (under strace: the server, then wait for strace
@@ -341,8 +441,11 @@ wait_idle() {
 
 cleanup() {
 	local name
-	for name in "${SERVERS[@]}"; do stop_server "$name" || true; done
+	for name in "${STORM_SERVERS[@]}"; do stop_server "$name" || true; done
 	cg_cleanup
+	if [ -n "$NETNS_MADE" ]; then
+		ip netns delete "$NETNS" || say "warning: could not remove the network namespace $NETNS"
+	fi
 	[ -z "${WORK:-}" ] || rm -rf "$WORK"
 }
 
@@ -367,6 +470,7 @@ run_client() {
 	local name=$1 n=$2 file=$3 c0 c1 k0 k1 b0 b1 t0 t1 out failed vfailed completed server_died
 	local launch=(taskset -c "$CLIENT_CPU")
 	shift 3
+	[ "$name" != dnsmasq ] || launch=(ip netns exec "$NETNS" "${launch[@]}")
 	if [ "$CG_KIND" != proc ]; then
 		# shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
 		launch=(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG_ROOT/client" "${launch[@]}")
@@ -410,7 +514,7 @@ run_client() {
 		[ "$RUN_BAD" -gt 0 ] || RUN_BAD=1
 		wait "${TRACER[$name]:-${PID[$name]}}" 2>/dev/null || true
 		PID[$name]=
-		[ -n "${TRACER[$name]}" ] || start_server "$name"
+		[ -n "${TRACER[$name]}" ] || launch_server "$name"
 	fi
 }
 
@@ -432,11 +536,16 @@ record() {
 	say "rep $1 $2 $3 $4: ${RUN_SUMMARY:-no summary (exit $RUN_EXIT)} server_cpu_ms=$RUN_CPU_MS${6:+ syscalls=$6}${RUN_OTHERS:+ others_cpu=$RUN_OTHERS%}"
 }
 
-# The servers in turn, starting with a different one each repetition.
+# servers_for_rep REP [SERVER...]: the servers (default SERVERS) in turn,
+# starting with a different one each repetition.
 servers_for_rep() {
-	local i k=$((($1 - 1) % ${#SERVERS[@]}))
-	for i in "${!SERVERS[@]}"; do
-		echo "${SERVERS[$(((i + k) % ${#SERVERS[@]}))]}"
+	local rep=$1 i k
+	shift
+	local list=("$@")
+	[ $# -gt 0 ] || list=("${SERVERS[@]}")
+	k=$(((rep - 1) % ${#list[@]}))
+	for i in "${!list[@]}"; do
+		echo "${list[$(((i + k) % ${#list[@]}))]}"
 	done
 }
 
@@ -471,11 +580,12 @@ scenario_many() {
 }
 
 # 3: a boot storm: N clients ask for a small file at the same moment and
-# retry after 1 s.
+# retry after 1 s.  dnsmasq and floor run here too.
 scenario_storm() {
 	local rep=$1 n name
 	for n in 500 2000; do
-		for name in $(servers_for_rep "$rep"); do
+		for name in $(servers_for_rep "$rep" "${STORM_SERVERS[@]}"); do
+			[ -z "${SKIP[$name]:-}" ] || continue
 			run_client "$name" "$n" 64k.bin -b 1468 -t 1 -c "$n" -n "$n" --verify-file "$ROOT/64k.bin"
 			record "$rep" storm "n$n" "$name" ""
 		done
@@ -508,7 +618,7 @@ scenario_syscalls() {
 	for w in 16 64; do
 		for name in "${SERVERS[@]}"; do
 			trace=$RESULTS/strace-$name-w$w.txt
-			start_server "$name" "$trace"
+			start_server "$name" "$trace" || die "could not start $name under strace"
 			run_client "$name" 1 100m.bin -b 1468 -w "$w" -c 1 -n 1 --verify-file "$ROOT/100m.bin"
 			stop_server "$name"
 			calls=$(awk '$NF == "total" { print $4 }' "$trace" 2>/dev/null || true)
@@ -605,18 +715,21 @@ ratio() {
 	}' "$@"
 }
 
+# The columns of the table being written: SERVERS, or STORM_SERVERS.
+COLS=()
+
 # row LABEL GROUP CASE METRIC [NOTE_FOR_TFTPD_HPA]
 row() {
 	local label=$1 g=$2 c=$3 m=$4 note=${5:-} name r text line nums=()
 	line="| $label | ${MLABEL[$m]} |"
-	for name in "${SERVERS[@]}"; do
+	for name in "${COLS[@]}"; do
 		r=$(cell "$g" "$c" "$name" "$m")
 		text=${r#*|}
 		if [ "$name" = tftpd-hpa ] && [ -n "$note" ] && [[ $text != FAIL* ]] && [ "$text" != "not run" ]; then
 			text+=" $note"
 		fi
 		line+=" $text |"
-		[ "$name" = snow-owld-alt ] || nums+=("${r%%|*}")
+		[[ $NOT_COMPARED == *" $name "* ]] || nums+=("${r%%|*}")
 	done
 	echo "$line $(ratio "${MDIR[$m]}" "${nums[@]}") |"
 }
@@ -633,32 +746,51 @@ disturbance() {
 	}'
 }
 
+# table_head TITLE SERVER...: the columns are these servers.
 table_head() {
 	printf '\n## %s\n\n' "$1"
+	shift
+	COLS=("$@")
 	local name head="| case | metric |" rule="|---|---|"
-	for name in "${SERVERS[@]}"; do
+	for name in "${COLS[@]}"; do
 		head+=" $name |" rule+="--:|"
 	done
 	echo "$head snow-owl / best other |"
 	echo "$rule--:|"
 }
 
+# ", dnsmasq VERSION, floor (PATH, sha256 ...)" for the versions line.
+versions_references() {
+	[ -n "$STORM" ] || return 0
+	if [ -z "${SKIP[dnsmasq]:-}" ]; then
+		printf ', %s' "$("$DNSMASQ" --version 2>&1 | head -n 1 | sed 's/ *Copyright.*//')"
+	fi
+	if [ -z "${SKIP[floor]:-}" ]; then
+		printf ', floor (%s, sha256 %s)' "$FLOOR_ORIG" "$(sha256sum "$FLOOR" | cut -c1-12)"
+	fi
+}
+
 report() {
-	local bw b w note file_mib
-	echo "# snow-owl benchmark: snow-owld, tftpd-hpa, atftpd"
+	local bw b w note file_mib name refs=''
+	[ -z "$STORM" ] || refs=" (the storm also dnsmasq, and floor as a yardstick)"
+	echo "# snow-owl benchmark: snow-owld, tftpd-hpa, atftpd$refs"
 	echo
 	echo "- date: $(date -R); kernel: $(uname -srm); nproc: $(nproc); REPS=$REPS$([ "$QUICK" = 1 ] && echo ' (QUICK=1)')"
 	echo "- command: \`$CMDLINE\`"
 	echo "- snow-owld options: ${SNOW_OWLD_ARGS:-(defaults)}${ALT_ARGS+; snow-owld-alt options: ${ALT_ARGS:-(defaults)}}"
-	echo "- versions: $("$SNOW_OWLD" -V 2>&1 | head -n 1) ($SNOW_OWLD_ORIG, sha256 $(sha256sum "$SNOW_OWLD" | cut -c1-12)), $("$TFTPD_HPA" -V 2>&1 | head -n 1 | cut -d, -f1), $("$ATFTPD" -V 2>&1 | head -n 1); client: $("$CLIENT" -V 2>&1 | head -n 1) ($CLIENT_ORIG, sha256 $(sha256sum "$CLIENT" | cut -c1-12))"
+	echo "- versions: $("$SNOW_OWLD" -V 2>&1 | head -n 1) ($SNOW_OWLD_ORIG, sha256 $(sha256sum "$SNOW_OWLD" | cut -c1-12)), $("$TFTPD_HPA" -V 2>&1 | head -n 1 | cut -d, -f1), $("$ATFTPD" -V 2>&1 | head -n 1)$(versions_references); client: $("$CLIENT" -V 2>&1 | head -n 1) ($CLIENT_ORIG, sha256 $(sha256sum "$CLIENT" | cut -c1-12))"
 	echo "- servers pinned to CPU $SERVER_CPU, clients to CPU $CLIENT_CPU; medians of $REPS interleaved repetitions; every copy verified against the file"
 	echo "- load average before the first run: $LOAD_START"
 	disturbance
-	echo "- ratio = snow-owld ÷ the best other server: on ↑ rows (higher is better) best = highest and a ratio above 1 favours snow-owl; on ↓ rows (lower is better) best = lowest and a ratio below 1 favours snow-owl"
+	if [ -n "$STORM" ]; then
+		echo "- floor (storm only): a minimal server with no timers, logging or sandbox, files cached in memory: the kernel's cost on this machine; a yardstick, not a server, so no ratio compares with it"
+		echo "- dnsmasq (storm only): runs in a network namespace of its own, since its TFTP port is fixed at 69 (its clients run there too); --tftp-max=3000, as user $DNSMASQ_USER; it logs a line per transfer, which no option turns off ($RESULTS/dnsmasq.log)"
+	fi
+	echo "- ratio = snow-owld ÷ the best other server (tftpd-hpa, atftpd, and dnsmasq in the storm; never snow-owld-alt or floor): on ↑ rows (higher is better) best = highest and a ratio above 1 favours snow-owl; on ↓ rows (lower is better) best = lowest and a ratio below 1 favours snow-owl"
 	echo "- FAIL(n): a run had n failed or unverified sessions (n = the worst repetition); no median is given then"
 	echo "- server CPU = user + system time of the server, its threads and its children: $(cg_describe)"
 
-	table_head "1. One client, one file"
+	table_head "1. One client, one file" "${SERVERS[@]}"
 	for bw in 1468:1 1468:16 1468:64 8192:1 8192:16 8192:64; do
 		b=${bw%:*} w=${bw#*:} file_mib=100 note=
 		if [ "$w" = 1 ]; then
@@ -675,7 +807,7 @@ report() {
 	[ "$QUICK" = 1 ] && echo "QUICK=1: the windowsize-1 cases were skipped."
 	[ "$W1_MIB" != 100 ] && echo "The windowsize-1 cases fetch a $W1_MIB MiB file instead of 100 MiB."
 
-	table_head "2. 50 clients at once, 10 MiB each"
+	table_head "2. 50 clients at once, 10 MiB each" "${SERVERS[@]}"
 	for bw in 512:1 1468:1 1468:16; do
 		b=${bw%:*} w=${bw#*:} note=
 		[ "$w" = 1 ] || note="(w1)"
@@ -686,7 +818,7 @@ report() {
 	echo
 	echo "seconds: from the first request to the last copy; MiB/s: all bytes over that time. (w1): tftpd-hpa ran windowsize 1."
 
-	table_head "3. Boot storm: N clients × 64 KiB at once, blksize 1468, client retry timeout 1 s"
+	table_head "3. Boot storm: N clients × 64 KiB at once, blksize 1468, client retry timeout 1 s" "${STORM_SERVERS[@]}"
 	for b in 500 2000; do
 		for w in tps first p99 compfail cpu_xfer; do
 			row "$b clients" storm "n$b" "$w"
@@ -694,13 +826,16 @@ report() {
 	done
 	echo
 	echo "Every client sends its request at the same moment and retries after 1 s (5 retries); \"served on first request\" is the share of sessions that needed no retry of the request."
+	for name in "${REFERENCES[@]}"; do
+		[ -z "${SKIP[$name]:-}" ] || echo "$name: not run: ${SKIP[$name]}."
+	done
 
-	table_head "4. 10 MiB over a lossy link: 1% loss, 2 ms RTT, blksize 1468, windowsize 16"
+	table_head "4. 10 MiB over a lossy link: 1% loss, 2 ms RTT, blksize 1468, windowsize 16" "${SERVERS[@]}"
 	row "seed$([ "$REPS" -gt 1 ] && echo "s 1–$REPS" || echo " 1")" loss l1d2 seconds "(w1)"
 	echo
 	echo "Repetition R uses --seed R (the client drops 1% of received DATA and sent ACKs and delays what it sends by 2 ms); retry timeout 1 s. A server whose run took over ${LOSS_REPEAT_LIMIT} s was not run again with the other seeds. (w1): tftpd-hpa ran windowsize 1."
 
-	table_head "5. System calls per MiB (one 100 MiB transfer under strace -f -c)"
+	table_head "5. System calls per MiB (one 100 MiB transfer under strace -f -c)" "${SERVERS[@]}"
 	row "100 MiB, blksize 1468, windowsize 16" syscalls b1468w16 sys_mib "(w1)"
 	row "100 MiB, blksize 1468, windowsize 64" syscalls b1468w64 sys_mib "(w1)"
 	echo
@@ -735,11 +870,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cg_init
+STORM=''
+[[ " $SCENARIOS " != *" storm "* ]] || STORM=1
+[ -z "$STORM" ] || prepare_references
 say "copying the programs, creating the test files"
 make_work
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
-for name in "${SERVERS[@]}"; do start_server "$name"; done
+for name in "${SERVERS[@]}"; do launch_server "$name"; done
+if [ -n "$STORM" ]; then
+	for name in "${REFERENCES[@]}"; do
+		[ -n "${SKIP[$name]:-}" ] || launch_server "$name"
+	done
+fi
 for rep in $(seq "$REPS"); do
 	for scenario in single many storm loss; do
 		[[ " $SCENARIOS " == *" $scenario "* ]] || continue
@@ -747,7 +890,7 @@ for rep in $(seq "$REPS"); do
 		"scenario_$scenario" "$rep"
 	done
 done
-for name in "${SERVERS[@]}"; do stop_server "$name"; done
+for name in "${STORM_SERVERS[@]}"; do stop_server "$name"; done
 
 if [[ " $SCENARIOS " == *" syscalls "* ]]; then
 	say "system calls, under strace"

@@ -198,9 +198,11 @@ static int bind_listener(const union sockaddr_any *a, socklen_t len)
 	char buf[ADDR_STR_MAX];
 	int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
+	/* No SO_REUSEADDR: on a UDP socket it would let a second server, or
+	 * any local user's socket with the option set, bind the same port
+	 * and take requests meant for this one. */
 	if (fd < 0)
 		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (a->sa.sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;

@@ -294,6 +294,27 @@ PY
 	[[ ${lines[2]} == "10.99.0.1 DATA" ]]
 }
 
+@test "a port in use: a second server, or any socket with SO_REUSEADDR, cannot bind it" {
+	copy_demo
+	start_server
+	run timeout 10 "$SNOW_OWLD" -L -a "127.0.0.1:$PORT" "$ROOT"
+	assert_status 1
+	[[ $output == *"cannot listen on 127.0.0.1:$PORT: Address already in use"* ]]
+	# Not even a local user's socket that asks for address reuse.
+	run python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    print("bound")
+except OSError as e:
+    print("refused", e.errno)
+PY
+	[[ $output == "refused 98" ]]
+	assert_serves_hello
+}
+
 @test "-R LOW:HIGH: transfer sockets use ports in the range" {
 	copy_demo
 	start_server -R 41000:41009

@@ -139,12 +139,13 @@ LINE_HEAD='^snow-owld\[[0-9]+\]: peer=127\.0\.0\.1:[0-9]+ op=RRQ'
 @test "complete download: one line with peer, file, mode, options, bytes, seconds, rate, retransmits, outcome" {
 	make_file f 3000
 	start_server
-	run tftp_raw --get "$WORK/f" req rrq f octet blksize 1024 tsize 0
+	# A fixed timeout: no timer resend on a busy machine (retransmits=0).
+	run tftp_raw --get "$WORK/f" req rrq f octet blksize 1024 tsize 0 timeout 5
 	assert_contains "$output" "GOT 3000 bytes"
 	wait_log "outcome=complete"
 	run grep "outcome=" "$SERVER_LOG"
 	[[ ${#lines[@]} -eq 1 ]]
-	[[ ${lines[0]} =~ $LINE_HEAD\ file=\"f\"\ mode=octet\ options=blksize=1024,tsize=3000\ bytes=3000\ seconds=[0-9]+\.[0-9]{3}\ rate_kib=[0-9]+\ retransmits=0\ outcome=complete$ ]]
+	[[ ${lines[0]} =~ $LINE_HEAD\ file=\"f\"\ mode=octet\ options=blksize=1024,tsize=3000,timeout=5\ bytes=3000\ seconds=[0-9]+\.[0-9]{3}\ rate_kib=[0-9]+\ retransmits=0\ outcome=complete$ ]]
 }
 
 @test "not found: no line at the default level but counted in the metrics; -v logs it" {

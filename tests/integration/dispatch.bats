@@ -270,7 +270,7 @@ PY
 	ip -n "$ns" route add default dev d0
 	PORT=6969	# inside the test's own namespace
 	ip netns exec "$ns" "$SNOW_OWLD" -L -a "0.0.0.0:$PORT" "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
-	local pid=$!
+	SERVER_PID=$!	# stopped at teardown if the test ends early
 	wait_for 5 grep -q "listening on" "$SERVER_LOG"
 	run ip netns exec "$ns" python3 - "$PORT" <<'PY'
 import socket, sys

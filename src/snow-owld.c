@@ -42,6 +42,25 @@ static void usage(int status)
 }
 
 /*
+ * Descriptors inherited from whoever started the daemon (a shell's log
+ * file, a pipe) would reach every sandboxed child and worker, outside
+ * their chroot: keep only 0-2 and the sockets systemd passed.
+ */
+static void close_inherited(void)
+{
+	int n = sd_listen_fds(0);
+	unsigned first = SD_LISTEN_FDS_START + (n > 0 ? (unsigned)n : 0);
+
+	if (close_range(first, ~0u, 0) < 0) {
+		/* Before Linux 5.9. */
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (long fd = first; fd < (max > 0 ? max : 1024); fd++)
+			close((int)fd);
+	}
+}
+
+/*
  * No -L/-l: take the sockets systemd passed, or the one inetd put on fd 0.
  * Returns 0, or -1 when there are none.
  */
@@ -150,6 +169,7 @@ int main(int argc, char **argv)
 	int r;
 
 	setproctitle_init(argc, argv, environ);	/* before anything reads argv */
+	close_inherited();
 	settings_init(&s);
 	if (settings_parse_args(&s, &cli, argc, argv, err, sizeof(err)) < 0) {
 		if (!err[0])

@@ -66,3 +66,41 @@ held_child_status() {
 	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server --seccomp-log
 	assert_serves_hello
 }
+
+@test "descriptors the server inherits beyond 0-2 are closed: neither it, its workers nor a child hold them" {
+	copy_demo
+	make_file f 100000
+	local model p holders=()
+	for model in "" "--workers 0"; do
+		# A file the shell that starts the daemon happens to have open.
+		exec 7>"$WORK/inherited"
+		# shellcheck disable=SC2086 # the option is words
+		start_server $model
+		exec 7>&-
+		# A transfer held open: DATA 1 is never acknowledged.
+		python3 - "$PORT" "$WORK/held" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(b"\x00\x01f\x00octet\x00", ("127.0.0.1", int(sys.argv[1])))
+s.recvfrom(2048)
+open(sys.argv[2], "w").close()
+time.sleep(2)
+PY
+		local client=$!
+		wait_for 5 test -e "$WORK/held"
+		[[ $(server_children | wc -l) -ge 1 ]]
+		for p in "$SERVER_PID" $(server_children); do
+			if ls -l "/proc/$p/fd" 2>/dev/null | grep -q "$WORK/inherited"; then
+				holders+=("$p")
+			fi
+		done
+		wait "$client"
+		rm -f "$WORK/held"
+		stop_server
+	done
+	[[ ${#holders[@]} -eq 0 ]] || {
+		echo "still open in: ${holders[*]}" >&2
+		false
+	}
+}

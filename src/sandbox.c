@@ -112,7 +112,7 @@ static const int sc_upload[] = {
  * sockets are non-blocking; a send that finds the buffer full waits for
  * room in poll. */
 static const int sc_worker[] = {
-	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_pwait2), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(recvmsg), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),	/* the retransmission timer */
 };

@@ -272,19 +272,16 @@ static void run_timers(struct worker *w, uint64_t now)
 	while (w->nheap && w->heap[0].key <= now) {
 		struct wx *x = w->heap[0].x;
 
-		if (x->t.deadline_us > now) {
-			w->heap[0].key = x->t.deadline_us;
-			heap_fix(w, 0);
-			continue;
+		if (x->t.deadline_us <= now) {
+			xfer_on_timeout(&x->t, now);
+			if (xfer_done(&x->t)) {
+				heap_remove(w, x);
+				finish(w, x, now);
+				continue;
+			}
 		}
-		xfer_on_timeout(&x->t, now);
-		if (xfer_done(&x->t)) {
-			heap_remove(w, x);
-			finish(w, x, now);
-		} else {
-			w->heap[0].key = x->t.deadline_us;
-			heap_fix(w, 0);
-		}
+		w->heap[0].key = x->t.deadline_us;
+		heap_fix(w, 0);
 	}
 }
 
@@ -309,34 +306,12 @@ static void arm_timer(struct worker *w)
 		w->armed_us = due;
 }
 
-static int wait_events(struct worker *w, struct epoll_event *ev, uint64_t now)
-{
-	struct timespec ts, *tsp = NULL;
-	int n;
-
-	if (w->tfd >= 0) {
-		arm_timer(w);
-	} else if (w->nheap) {
-		uint64_t due = w->heap[0].key, wait = due > now ? due - now : 0;
-
-		ts.tv_sec = (time_t)(wait / 1000000u);
-		ts.tv_nsec = (long)(wait % 1000000u) * 1000;
-		tsp = &ts;
-	}
-	n = epoll_pwait2(w->ep, ev, EVENTS_MAX, tsp, NULL);
-	if (n < 0 && errno == ENOSYS) {	/* before Linux 5.11: milliseconds */
-		int ms = tsp ? (int)((uint64_t)ts.tv_sec * 1000 + (uint64_t)(ts.tv_nsec + 999999) / 1000000) : -1;
-
-		n = epoll_wait(w->ep, ev, EVENTS_MAX, ms);
-	}
-	return n;
-}
-
 int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	struct epoll_event ev[EVENTS_MAX];
 	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event tev = { .events = EPOLLIN | EPOLLET };
 
 	if (!w)
 		return 1;
@@ -344,23 +319,16 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 	w->ctl = ctl;
 	w->rootfd = rootfd;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	/* The timer is edge-triggered: each expiry is one event, and it is
+	 * never read (setting it again clears it). */
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	tev.data.ptr = &w->tfd;
 	/* One buffer set for all transfers: a window of the largest DATA. */
-	if (w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, ctl, &cev) < 0 ||
+	if (w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, ctl, &cev) < 0 || w->tfd < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &tev) < 0 ||
 	    xfer_rx_init(&w->rx, 16, PACKET_HDR + conf->lim.blksize_max + 1) < 0) {
 		log_err("worker: cannot start: %m");
 		return 1;
-	}
-	/* Edge-triggered: each expiry is one event, and the timer is never
-	 * read (setting it again clears it).  Without a timerfd, each wait
-	 * carries the timeout. */
-	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->tfd >= 0) {
-		struct epoll_event tev = { .events = EPOLLIN | EPOLLET, .data.ptr = &w->tfd };
-
-		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &tev) < 0) {
-			close(w->tfd);
-			w->tfd = -1;
-		}
 	}
 	while (!w->retiring || w->nheap) {
 		uint64_t now = xfer_now_us();
@@ -373,7 +341,8 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		}
 		run_timers(w, now);
 		flush_done(w);
-		n = wait_events(w, ev, now);
+		arm_timer(w);
+		n = epoll_wait(w->ep, ev, EVENTS_MAX, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -470,7 +470,8 @@ unit_allowed_syscalls() {
 	# transfers (dispatch.c, worker.c), the dispatcher's own loop.
 	for s in chroot setgroups setresgid setresuid capset prctl prlimit64 \
 		landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp \
-		socketpair sendmsg recvmsg recvmmsg sendmmsg epoll_create1 epoll_ctl epoll_pwait2 \
+		socketpair sendmsg recvmsg recvmmsg sendmmsg epoll_create1 epoll_ctl epoll_wait \
+		timerfd_create timerfd_settime \
 		clone wait4 signalfd4 poll openat2 sched_getaffinity; do
 		grep -qx "$s" <<<"$allowed" || missing+=("$s")
 	done

@@ -156,7 +156,7 @@ static void arm(struct transfer *t, uint64_t now)
 /* Start timing a round trip from a packet sent now for the first time. */
 static void probe_start(struct transfer *t, uint64_t now)
 {
-	t->probe_us = now;
+	t->probe_us = t->first_sent_us = now;
 	t->probe_valid = true;
 }
 
@@ -436,17 +436,24 @@ static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 		if (w != 0)
 			return;	/* not the ACK of our OACK */
 		t->state = XS_SEND;
+		rto_answer(&t->rto, now, 0, true);
 		progress(t, now);
 		send_window(t, now);
 		return;
 	}
 	switch (win_classify_ack(t->acked, t->sent, w, t->opt.rollover, &k)) {
 	case WIN_ACK_DUPLICATE:	/* never resend on it (Sorcerer's Apprentice) */
+		rto_repeat(&t->rto, t->acked);
+		return;
 	case WIN_ACK_OUTSIDE:
 		return;
 	case WIN_ACK_NEW:
 		break;
 	}
+	/* Short of what was sent: the receiver missed k + 1. */
+	if (k < t->sent)
+		rto_loss(&t->rto);
+	rto_answer(&t->rto, now, k, true);
 	/* Bytes are counted on acknowledgement, not on sending. */
 	for (uint64_t b = t->acked + 1; b <= k; b++)
 		t->bytes += *slot_len(t, b);
@@ -534,6 +541,9 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		return;
 	}
 	if (k != t->received + 1) {
+		/* A block from ahead in the window: one before it was lost. */
+		if (k > t->received + 1 && k - t->received <= t->opt.windowsize)
+			rto_loss(&t->rto);
 		/* Dropped (see win_stray_data for when it is answered). */
 		if (win_stray_data(&t->repeats, t->received, t->ack_sent, d->block, t->opt.rollover,
 				   t->opt.windowsize)) {
@@ -562,6 +572,7 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	t->received = k;
 	t->bytes += d->len;
 	win_repeats_reset(&t->repeats);
+	rto_answer(&t->rto, now, k, false);
 	progress(t, now);
 	if (final) {
 		r = upload_commit(&t->up);
@@ -797,9 +808,9 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
 		return;
 	}
-	/* Exponential backoff, unless the client fixed the timeout. */
-	if (!t->opt.timeout_us)
-		rto_backoff(&t->rto);
+	/* Exponential backoff (unused where the client fixed the timeout),
+	 * and a note for telling later whether this resend was needed. */
+	rto_timeout(&t->rto, now, t->first_sent_us);
 	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:

@@ -95,6 +95,7 @@ struct transfer {
 	uint64_t deadline_us;
 	uint64_t progress_us;		/* last time the transfer moved forward */
 	uint64_t probe_us;		/* when the packet being timed was sent */
+	uint64_t first_sent_us;		/* when the last new packet was first sent */
 	uint64_t start_us, end_us;	/* end_us: data complete */
 	struct rto rto;
 

@@ -1,8 +1,16 @@
-/* test_rto.c - adaptive retransmission timeout (RFC 6298) and backoff. */
+/* test_rto.c - adaptive retransmission timeout (RFC 6298), backoff, the
+ * learnt floor, the quiet floor and undo of spurious resends (RFC 4015). */
 #include "config.h"
 
 #include "tap.h"
 #include "rto.h"
+
+/* A clean path at 50 us with one late answer of spike_us now and then. */
+static void steady(struct rto *r, unsigned n, uint64_t rtt)
+{
+	for (unsigned i = 0; i < n; i++)
+		rto_sample(r, rtt);
+}
 
 int main(void)
 {
@@ -30,28 +38,92 @@ int main(void)
 	is_int(r.srtt_us, 42500, "SRTT follows alpha = 1/8");
 	is_int(rto_current(&r), 122500, "RTO from both");
 
-	/* Many tiny samples settle at the floor. */
-	for (int i = 0; i < 100; i++)
-		rto_sample(&r, 50);
-	is_int(rto_current(&r), 10000, "tiny round trips: the floor");
-	rto_backoff(&r);
-	is_int(rto_current(&r), 20000, "backoff from the floor");
-	rto_sample(&r, 50);
-	is_int(rto_current(&r), 10000, "a sample ends the backoff");
-
 	/* Huge samples: the ceiling. */
 	rto_sample(&r, 60000000);
 	is_int(rto_current(&r), 5000000, "huge round trip: the ceiling");
-
-	/* Backoff never overflows. */
 	for (int i = 0; i < 200; i++)
 		rto_backoff(&r);
 	is_int(rto_current(&r), 5000000, "200 backoffs stay at the ceiling");
 
-	/* The clock granularity bounds the variance term: steady 2 ms. */
+	/* A clean path: tiny round trips settle at the quiet floor, which
+	 * outlasts a firmware's rare ACK delays of several ms. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 2000, 50);
+	is_int(rto_current(&r), RTO_QUIET_FLOOR_US, "clean path, 50 us: the quiet floor (25 ms)");
+	rto_sample(&r, 4700);
+	steady(&r, 500, 50);
+	is_int(rto_current(&r), RTO_QUIET_FLOOR_US, "a 4.7 ms spike stays under the quiet floor");
+
+	/* Loss seen: down to the learnt floor, the minimum or the peak. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 2000, 50);
+	rto_loss(&r);
+	is_int(rto_current(&r), 2000, "after a loss, 50 us round trips: the 2 ms minimum");
+	rto_sample(&r, 8000);
+	ok(rto_current(&r) >= 8000 + 8000 / 4 + 1000, "a 8 ms round trip raises the floor over it (%llu us)",
+	   (unsigned long long)rto_current(&r));
+	steady(&r, 50, 50);
+	ok(rto_current(&r) > 8000, "the peak is remembered for a while (%llu us after 50 fast samples)",
+	   (unsigned long long)rto_current(&r));
+	steady(&r, 5000, 50);
+	is_int(rto_current(&r), 2000, "and forgotten after thousands");
+
+	/* Steady 2 ms on a lossy path: SRTT + G, or the peak plus a quarter. */
 	rto_init(&r, 1000000, 1000, 5000000);
-	for (int i = 0; i < 100; i++)
-		rto_sample(&r, 2000);
-	is_int(rto_current(&r), 3000, "steady 2 ms: SRTT + G (1 ms)");
+	rto_loss(&r);
+	steady(&r, 100, 2000);
+	is_int(rto_current(&r), 3500, "steady 2 ms, lossy: peak 2 ms + 1/4 + G");
+
+	/* A spurious resend, proved by a repeated answer: the delay that
+	 * caused it becomes the floor, and the quiet floor stays. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 100, 50);
+	rto_timeout(&r, 1000000 + 25000, 1000000);
+	is_int(r.backoff, 1, "a timeout backs off");
+	ok(!rto_answer(&r, 1000000 + 30000, 7, true), "a late answer gives no verdict yet");
+	ok(!rto_repeat(&r, 6), "a repeat of another block proves nothing");
+	ok(rto_repeat(&r, 7), "a repeat of the answered block proves the resend needless");
+	is_int(r.spurious, 1, "counted");
+	is_int(r.backoff, 0, "the backoff is undone");
+	ok(!r.lossy, "a spurious resend is no loss");
+	ok(rto_current(&r) >= 30000 + 30000 / 4, "the 30 ms delay raises the floor (%llu us)",
+	   (unsigned long long)rto_current(&r));
+	ok(!rto_repeat(&r, 7), "one verdict per resend");
+
+	/* An answer sooner than half the fastest round trip is the original's. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 100, 2000);
+	rto_timeout(&r, 500000, 460000);
+	ok(rto_answer(&r, 500000 + 500, 3, true), "an answer 0.5 ms after the resend, round trips 2 ms: spurious");
+	ok(rto_current(&r) >= 40000, "the 40 ms it took is learnt (%llu us)", (unsigned long long)rto_current(&r));
+
+	/* A real loss: the answer comes a round trip after the resend and the
+	 * peer moves on without repeating it. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 100, 50);
+	rto_timeout(&r, 1000000 + 25000, 1000000);
+	ok(!rto_answer(&r, 1000000 + 25100, 9, true), "the resend answered a round trip later");
+	ok(!r.lossy, "no verdict yet");
+	ok(!rto_answer(&r, 1000000 + 25200, 10, true), "the next block answered with no repeat");
+	ok(r.lossy, "proves the loss");
+	rto_progress(&r);
+	is_int(rto_current(&r), 2000, "and the quiet floor is gone");
+	is_int(r.spurious, 0, "nothing counted spurious");
+
+	/* A receiver's peer never repeats: a late answer leaves no verdict. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 100, 50);
+	rto_timeout(&r, 1000000 + 25000, 1000000);
+	ok(!rto_answer(&r, 1000000 + 40000, 4, false), "receiver: a late answer");
+	ok(!rto_answer(&r, 1000000 + 40100, 5, false), "and the next");
+	ok(!r.lossy && r.spurious == 0, "leave the estimate as it was");
+
+	/* Repeated timeouts keep the first resend's original time. */
+	rto_init(&r, 250000, 2000, 5000000);
+	steady(&r, 100, 50);
+	rto_timeout(&r, 1025000, 1000000);
+	rto_timeout(&r, 1075000, 1025000);
+	is_int(r.orig_us, 1000000, "a second timeout keeps the original send time");
+	is_int(r.backoff, 2, "and backs off again");
 	return tap_done();
 }

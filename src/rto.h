@@ -9,9 +9,10 @@
  * to such a client on every spike.  So the timeout never goes below:
  *  - a slowly decaying maximum of recent round trips, plus a quarter
  *    (the role of RFC 9002's max_ack_delay, learnt rather than announced);
- *  - until the path has shown a real loss, RTO_QUIET_FLOOR_US (25 ms,
- *    RFC 9002's default max_ack_delay): on a clean path a resend can only
- *    be spurious, and once loss is seen fast recovery matters more.
+ *  - until the path has shown a real loss, RTO_QUIET_FLOOR_US: RFC 9002's
+ *    default max_ack_delay (25 ms) and room for the scheduling delays of
+ *    a loaded host.  On a clean path a resend can only be spurious; once
+ *    loss is seen, fast recovery matters more.
  * A resend that the peer's answers show was not needed teaches the floor
  * the delay that caused it.
  */
@@ -21,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RTO_QUIET_FLOOR_US 25000
+#define RTO_QUIET_FLOOR_US 40000
 
 enum rto_undo {
 	RTO_UNDO_NONE,		/* no timer resend awaiting its verdict */

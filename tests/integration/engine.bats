@@ -213,3 +213,43 @@ PY
 	tail -c 2097152 "$ROOT/huge" | cmp - "$WORK/tail"
 	wait_log "file=\"huge\" .*options=blksize=65464,tsize=$size,windowsize=64 bytes=$size .*outcome=complete"
 }
+
+# A clean link where one ACK comes 5-20 ms late for every 500 blocks
+# (1 ACK in 500 at windowsize 1, 1 in 32 at 16), as boot firmware's do now
+# and then: the server must wait for it rather than resend.
+spiky_transfer() { # get|put WINDOWSIZE
+	local dir=$1 w=$2 spikes
+	start_relay --spike $((500 / w)):5:20 --seed "$w"
+	if [[ $dir == get ]]; then
+		via_relay get f "$WORK/o" --option "windowsize $w" --option "blksize 1468" 2>/dev/null
+		assert_same "$ROOT/f" "$WORK/o"
+		wait_log "op=RRQ .*options=.*windowsize=$w.*outcome=complete"
+	else
+		via_relay put "up/u$w" "$WORK/u" --option "windowsize $w" --option "blksize 1468" 2>/dev/null
+		wait_log "op=WRQ .*file=\"up/u$w\".*outcome=complete"
+		assert_same "$WORK/u" "$ROOT/up/u$w"
+	fi
+	spikes=$(grep -c ' spike ' "$RELAY_LOG" || true)
+	[[ $spikes -ge 5 ]] || { echo "only $spikes ACKs were held" >&2; return 1; }
+	kill "$RELAY_PID"
+	wait "$RELAY_PID" || true
+	RELAY_PID=
+}
+
+@test "rare late ACKs on a clean link: 8 MiB at windowsize 1 and 16, both ways, with no resend" {
+	need_cmd atftp
+	make_file f $((8 << 20))
+	make_local u $((8 << 20))
+	make_upload_dir up
+	start_server -c
+	local w
+	for w in 1 16; do
+		spiky_transfer get "$w"
+		spiky_transfer put "$w"
+	done
+	[[ $(log_count 'outcome=complete') -eq 4 ]]
+	if [[ $(log_count 'retransmits=0 outcome=complete') -ne 4 ]]; then
+		grep outcome= "$SERVER_LOG" >&2
+		return 1
+	fi
+}

@@ -19,6 +19,8 @@ first time that block passes):
   --dup-ack           send every ACK from the client twice
   --loss PCT          drop DATA and ACK at random, --seed S
   --delay-ms MS       hold every client-to-server packet MS ms (a round trip)
+  --spike N:MIN:MAX   hold one ACK in N, in either direction, MIN to MAX ms
+                      (a client that answers late now and then); --seed S
 """
 import argparse
 import heapq
@@ -54,6 +56,7 @@ def main():
     ap.add_argument("--loss", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--delay-ms", type=float, default=0.0)
+    ap.add_argument("--spike", default="")
     args = ap.parse_args()
 
     host, port = args.server.rsplit(":", 1)
@@ -63,6 +66,11 @@ def main():
     swap_data = {int(x) for x in args.swap_data.split(",") if x}
     held = {"s2c": [], "c2s": []}   # packets waiting for the next one to pass
     rng = random.Random(args.seed)
+    spike_every, spike_min, spike_max = 0, 0.0, 0.0
+    if args.spike:
+        a, b, c = args.spike.split(":")
+        spike_every, spike_min, spike_max = int(a), float(b), float(c)
+    acks_seen = 0
 
     front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     front.bind(("127.0.0.1", args.listen))
@@ -98,6 +106,20 @@ def main():
             swap_data.discard(block)
             return True
         return False
+
+    def spiked(sock, pkt, addr, direction):
+        """Hold one ACK in spike_every; True when this one is held."""
+        nonlocal acks_seen, seq
+        if not spike_every or describe(pkt)[0] != "ACK":
+            return False
+        acks_seen += 1
+        if acks_seen % spike_every:
+            return False
+        ms = rng.uniform(spike_min, spike_max)
+        record(direction, pkt, "spike %.1f" % ms)
+        seq += 1
+        heapq.heappush(pending, (time.monotonic() + ms / 1000, seq, sock, pkt, addr))
+        return True
 
     def release(sock, addr):
         while held["s2c"]:
@@ -154,6 +176,8 @@ def main():
                 if hold(pkt):
                     held["s2c"].append(pkt)
                     continue
+                if spiked(tid, pkt, client, "s2c"):
+                    continue
                 record("s2c", pkt)
                 tid.sendto(pkt, client)
                 release(tid, client)
@@ -163,6 +187,8 @@ def main():
                     continue
                 if hold(pkt):
                     held["c2s"].append(pkt)
+                    continue
+                if spiked(back, pkt, server_tid or server, "c2s"):
                     continue
                 to_server(pkt)
                 for late in held["c2s"]:

@@ -49,7 +49,7 @@ int main(void)
 	 * outlasts a firmware's rare ACK delays of several ms. */
 	rto_init(&r, 250000, 2000, 5000000);
 	steady(&r, 2000, 50);
-	is_int(rto_current(&r), RTO_QUIET_FLOOR_US, "clean path, 50 us: the quiet floor (25 ms)");
+	is_int(rto_current(&r), RTO_QUIET_FLOOR_US, "clean path, 50 us: the quiet floor (40 ms)");
 	rto_sample(&r, 4700);
 	steady(&r, 500, 50);
 	is_int(rto_current(&r), RTO_QUIET_FLOOR_US, "a 4.7 ms spike stays under the quiet floor");
@@ -78,15 +78,15 @@ int main(void)
 	 * caused it becomes the floor, and the quiet floor stays. */
 	rto_init(&r, 250000, 2000, 5000000);
 	steady(&r, 100, 50);
-	rto_timeout(&r, 1000000 + 25000, 1000000);
+	rto_timeout(&r, 1000000 + 40000, 1000000);
 	is_int(r.backoff, 1, "a timeout backs off");
-	ok(!rto_answer(&r, 1000000 + 30000, 7, true), "a late answer gives no verdict yet");
+	ok(!rto_answer(&r, 1000000 + 45000, 7, true), "a late answer gives no verdict yet");
 	ok(!rto_repeat(&r, 6), "a repeat of another block proves nothing");
 	ok(rto_repeat(&r, 7), "a repeat of the answered block proves the resend needless");
 	is_int(r.spurious, 1, "counted");
 	is_int(r.backoff, 0, "the backoff is undone");
 	ok(!r.lossy, "a spurious resend is no loss");
-	ok(rto_current(&r) >= 30000 + 30000 / 4, "the 30 ms delay raises the floor (%llu us)",
+	ok(rto_current(&r) >= 45000 + 45000 / 4, "the 45 ms delay raises the floor (%llu us)",
 	   (unsigned long long)rto_current(&r));
 	ok(!rto_repeat(&r, 7), "one verdict per resend");
 
@@ -101,10 +101,10 @@ int main(void)
 	 * peer moves on without repeating it. */
 	rto_init(&r, 250000, 2000, 5000000);
 	steady(&r, 100, 50);
-	rto_timeout(&r, 1000000 + 25000, 1000000);
-	ok(!rto_answer(&r, 1000000 + 25100, 9, true), "the resend answered a round trip later");
+	rto_timeout(&r, 1000000 + 40000, 1000000);
+	ok(!rto_answer(&r, 1000000 + 40100, 9, true), "the resend answered a round trip later");
 	ok(!r.lossy, "no verdict yet");
-	ok(!rto_answer(&r, 1000000 + 25200, 10, true), "the next block answered with no repeat");
+	ok(!rto_answer(&r, 1000000 + 40200, 10, true), "the next block answered with no repeat");
 	ok(r.lossy, "proves the loss");
 	rto_progress(&r);
 	is_int(rto_current(&r), 2000, "and the quiet floor is gone");
@@ -113,16 +113,16 @@ int main(void)
 	/* A receiver's peer never repeats: a late answer leaves no verdict. */
 	rto_init(&r, 250000, 2000, 5000000);
 	steady(&r, 100, 50);
-	rto_timeout(&r, 1000000 + 25000, 1000000);
-	ok(!rto_answer(&r, 1000000 + 40000, 4, false), "receiver: a late answer");
-	ok(!rto_answer(&r, 1000000 + 40100, 5, false), "and the next");
+	rto_timeout(&r, 1000000 + 40000, 1000000);
+	ok(!rto_answer(&r, 1000000 + 50000, 4, false), "receiver: a late answer");
+	ok(!rto_answer(&r, 1000000 + 50100, 5, false), "and the next");
 	ok(!r.lossy && r.spurious == 0, "leave the estimate as it was");
 
 	/* Repeated timeouts keep the first resend's original time. */
 	rto_init(&r, 250000, 2000, 5000000);
 	steady(&r, 100, 50);
-	rto_timeout(&r, 1025000, 1000000);
-	rto_timeout(&r, 1075000, 1025000);
+	rto_timeout(&r, 1040000, 1000000);
+	rto_timeout(&r, 1120000, 1040000);
 	is_int(r.orig_us, 1000000, "a second timeout keeps the original send time");
 	is_int(r.backoff, 2, "and backs off again");
 	return tap_done();

@@ -95,11 +95,15 @@ static void peer_refused(struct transfer *t, uint64_t now)
 	}
 	t->refused = true;
 	for (int i = 0; i < 64 && !xfer_done(t); i++) {
-		n = recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT);
+		/* MSG_TRUNC: a DATA larger than buf shows its real length and
+		 * is dropped here, never taken for a short, final block. */
+		n = recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if ((size_t)n > sizeof(buf))
+			continue;
 		xfer_on_packet(t, buf, (size_t)n, now);
 	}
 	if (!xfer_done(t)) {

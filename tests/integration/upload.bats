@@ -345,3 +345,56 @@ upload_past() { # BYTES
 	assert_contains "$output" "bytes=6 "
 	assert_contains "$output" "outcome=complete"
 }
+
+# A client that leaves while full-sized DATA waits in the transfer's queue:
+# the server's ACK draws a port-unreachable, and the blocks still queued
+# are read as the transfer ends.  A 1024-byte block read into a smaller
+# buffer must not pass for a short, final one.
+@test "an upload whose client vanishes with blksize-1024 DATA queued is not published truncated" {
+	make_file up/keep 5000
+	chmod 0666 "$ROOT/up/keep"
+	cp "$ROOT/up/keep" "$WORK/old"
+	start_server -c --workers 0
+	run python3 - "$PORT" "$SERVER_PID" <<'PYEOF'
+import os, signal, socket, sys, time
+port, server = int(sys.argv[1]), int(sys.argv[2])
+
+def children():
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % p).read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == server:
+                out.append(int(p))
+    return out
+
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"\0\2up/keep\0octet\0blksize\x001024\0", ("127.0.0.1", port))
+oack, tid = s.recvfrom(600)
+assert oack[:2] == b"\0\6", oack
+block = lambda n: b"\0\3" + n.to_bytes(2, "big") + bytes([n]) * 1024
+s.sendto(block(1), tid)
+ack, _ = s.recvfrom(600)
+assert ack == b"\0\4\0\1", ack
+kids = children()
+assert len(kids) == 1, kids
+os.kill(kids[0], signal.SIGSTOP)
+time.sleep(0.1)
+for n in (2, 3, 4):
+    s.sendto(block(n), tid)
+s.close()
+time.sleep(0.1)
+os.kill(kids[0], signal.SIGCONT)
+print("QUEUED")
+PYEOF
+	assert_contains "$output" QUEUED
+	wait_log 'op=WRQ file="up/keep" .*outcome=' 10
+	wait_for 5 no_children
+	refute grep -q 'file="up/keep" .*outcome=complete' "$SERVER_LOG"
+	assert_same "$WORK/old" "$ROOT/up/keep"
+	[[ $(ls -A "$ROOT/up") == keep ]]
+}

@@ -112,8 +112,8 @@ int opt_negotiate(const struct packet_request *req, const struct opt_limits *lim
 		uint64_t max = lim->windowsize_max ? lim->windowsize_max : 1;
 		uint64_t by_bytes = lim->window_bytes_max / res->blksize;
 
-		if (max > OPT_WINDOWSIZE_MAX)
-			max = OPT_WINDOWSIZE_MAX;
+		if (max > OPT_WINDOWSIZE_SAFE)
+			max = OPT_WINDOWSIZE_SAFE;
 		if (by_bytes < max)
 			max = by_bytes ? by_bytes : 1;
 		if (value_in(o[OPT_WINDOWSIZE], 1, max, true, &v)) {
@@ -154,13 +154,6 @@ int opt_negotiate(const struct packet_request *req, const struct opt_limits *lim
 		else
 			return -EINVAL;
 		ack(res, OPT_ROLLOVER, res->rollover);
-		/* Wrapping to 1 leaves 65535 block numbers: a window must be
-		 * shorter, or its last ACK looks like the one before it. */
-		if (res->rollover == 1 && res->windowsize > OPT_WINDOWSIZE_MAX - 1) {
-			res->windowsize = OPT_WINDOWSIZE_MAX - 1;
-			if (res->acked & (1u << OPT_WINDOWSIZE))
-				ack(res, OPT_WINDOWSIZE, res->windowsize);
-		}
 	}
 #undef WANT
 	return 0;

@@ -15,7 +15,15 @@
 
 #define OPT_BLKSIZE_MIN 8
 #define OPT_BLKSIZE_DEFAULT 512
-#define OPT_WINDOWSIZE_MAX 65535
+#define OPT_WINDOWSIZE_MAX 65535	/* what the option may say (RFC 7440) */
+/*
+ * The largest window granted.  An ACK carries 16 bits, so a sender tells
+ * a new ACK from a stale one (from the window before, at most a window
+ * back) only while both windows together span fewer wire numbers than
+ * exist: 2 * 32767 + 1 = 65535, which fits rollover 1's 65535 numbers
+ * too.  test_window checks this bound against a model with stale ACKs.
+ */
+#define OPT_WINDOWSIZE_SAFE 32767
 #define OPT_TIMEOUT_MIN 1
 #define OPT_TIMEOUT_MAX 255
 #define OPT_UTIMEOUT_MIN 10000UL	/* microseconds, as tftpd-hpa */

@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 			conf.blksize = (unsigned)number("-b", optarg, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX);
 			break;
 		case 'w':
-			conf.windowsize = (unsigned)number("-w", optarg, 1, OPT_WINDOWSIZE_MAX);
+			conf.windowsize = (unsigned)number("-w", optarg, 1, OPT_WINDOWSIZE_SAFE);
 			break;
 		case 't':
 			conf.timeout_us = seconds("-t", optarg);

@@ -141,10 +141,12 @@ static void test_windowsize(void)
 
 	lim.windowsize_max = 65535;
 	lim.window_bytes_max = UINT64_MAX;
-	check_one(OPT_WINDOWSIZE, "65535", &lim, "65535", &res);
-	is_int(res.windowsize, 65535, "windowsize 65535 used when allowed");
+	check_one(OPT_WINDOWSIZE, "32767", &lim, "32767", &res);
+	is_int(res.windowsize, 32767, "windowsize 32767 used when allowed");
+	check_one(OPT_WINDOWSIZE, "65535", &lim, "32767", &res);
+	is_int(res.windowsize, 32767, "windowsize 65535 granted as 32767, the largest safe window");
 	lim.windowsize_max = 100000;
-	check_one(OPT_WINDOWSIZE, "70000", &lim, "65535", &res);
+	check_one(OPT_WINDOWSIZE, "70000", &lim, "32767", &res);
 	lim.windowsize_max = 0;
 	check_one(OPT_WINDOWSIZE, "8", &lim, "1", &res);
 
@@ -261,8 +263,8 @@ static void test_rollover(void)
 	check_one(OPT_ROLLOVER, "2", &lim, NULL, &res);
 	is_int(res.rollover, 0, "refused rollover: 0 used");
 
-	/* Rollover 1 leaves 65535 wire numbers: a window of 65535 would make
-	 * its last ACK look like the previous one, so it is capped. */
+	/* Either rollover: a window of 65535 would let a stale ACK pass for
+	 * a new one (test_window), so 32767 is granted. */
 	struct packet_request req = request(OP_RRQ);
 	lim = defaults();
 	lim.windowsize_max = 65535;
@@ -271,11 +273,11 @@ static void test_rollover(void)
 	req.opt[OPT_WINDOWSIZE] = "65535";
 	req.opt[OPT_ROLLOVER] = "1";
 	is_int(opt_negotiate(&req, &lim, NULL, &res), 0, "rollover 1 with windowsize 65535");
-	is_int(res.windowsize, 65534, "rollover 1 caps the window at 65534");
-	is_str(res.value[OPT_WINDOWSIZE], "65534", "the capped window is what the OACK says");
+	is_int(res.windowsize, 32767, "rollover 1 caps the window at 32767");
+	is_str(res.value[OPT_WINDOWSIZE], "32767", "the capped window is what the OACK says");
 	req.opt[OPT_ROLLOVER] = "0";
 	is_int(opt_negotiate(&req, &lim, NULL, &res), 0, "rollover 0 with windowsize 65535");
-	is_int(res.windowsize, 65535, "rollover 0 keeps a window of 65535");
+	is_int(res.windowsize, 32767, "rollover 0 caps it at 32767 too");
 }
 
 static void test_refuse(void)

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "tap.h"
+#include "options.h"
 #include "window.h"
 
 #define G32 ((uint64_t)1 << 32)
@@ -139,46 +140,79 @@ static void test_classify(void)
 }
 
 /*
- * For each acked in [lo, hi] and window 1..64, classify every wire value
- * and compare with a brute-force model: the sender can only hear about
- * blocks acked..sent; a wire number naming acked is a duplicate, one naming
- * a later block up to sent acknowledges that block, anything else is outside.
+ * The model of what a sender can hear with everything up to acked
+ * acknowledged and up to sent = acked + win sent: a wire number naming
+ * acked is a duplicate; one naming a later block up to sent acknowledges
+ * it; one naming a block of the window before (acked - win .. acked - 1,
+ * a late or repeated ACK) is stale and must be ignored, as must anything
+ * else.  Returns false when the model itself is ambiguous: some wire
+ * number names both a stale block and one in the window.
  */
-static void exhaustive(uint64_t lo, uint64_t hi, unsigned rollover)
+static bool model(uint64_t acked, uint64_t win, unsigned rollover, enum win_ack *want,
+		  uint64_t *want_block)
+{
+	static bool stale[65536];
+	uint64_t sent = acked + win;
+	bool clean = true;
+
+	for (unsigned w = 0; w < 65536; w++) {
+		want[w] = WIN_ACK_OUTSIDE;
+		stale[w] = false;
+	}
+	for (uint64_t k = acked > win ? acked - win : 0; k < acked; k++)
+		stale[win_wire(k, rollover)] = true;
+	for (uint64_t k = acked; k <= sent; k++) {
+		uint16_t w = win_wire(k, rollover);
+
+		clean &= !stale[w];
+		want[w] = k == acked ? WIN_ACK_DUPLICATE : WIN_ACK_NEW;
+		want_block[w] = k;
+	}
+	return clean;
+}
+
+/* Classify every wire number and compare with the model; count misses. */
+static unsigned long long against_model(uint64_t acked, uint64_t win, unsigned rollover,
+					unsigned long long *checked)
 {
 	static enum win_ack want[65536];
 	static uint64_t want_block[65536];
+	unsigned long long bad = 0;
+
+	if (!model(acked, win, rollover, want, want_block)) {
+		printf("#   acked %" PRIu64 " window %" PRIu64 ": stale and new ACKs share a number\n",
+		       acked, win);
+		return 1;
+	}
+	for (unsigned w = 0; w < 65536; w++) {
+		uint64_t block = 0;
+		enum win_ack got = win_classify_ack(acked, acked + win, (uint16_t)w, rollover, &block);
+
+		++*checked;
+		if (got != want[w] || (got == WIN_ACK_NEW && block != want_block[w])) {
+			if (bad++ < 5)
+				printf("#   acked %" PRIu64 " sent %" PRIu64 " wire %u: got %s, want %s\n",
+				       acked, acked + win, w, ack_names[got], ack_names[want[w]]);
+		}
+	}
+	return bad;
+}
+
+/* Every acked in [lo, hi], windows 1..64 and the largest granted. */
+static void exhaustive(uint64_t lo, uint64_t hi, unsigned rollover)
+{
+	static const uint64_t large[] = { OPT_WINDOWSIZE_SAFE - 1, OPT_WINDOWSIZE_SAFE };
 	unsigned long long checked = 0, bad = 0;
 
 	for (uint64_t acked = lo; acked <= hi; acked++) {
-		for (uint64_t win = 1; win <= 64; win++) {
-			uint64_t sent = acked + win;
-
-			for (unsigned w = 0; w < 65536; w++)
-				want[w] = WIN_ACK_OUTSIDE;
-			for (uint64_t k = acked; k <= sent; k++) {
-				uint16_t w = win_wire(k, rollover);
-
-				want[w] = k == acked ? WIN_ACK_DUPLICATE : WIN_ACK_NEW;
-				want_block[w] = k;
-			}
-			for (unsigned w = 0; w < 65536; w++) {
-				uint64_t block = 0;
-				enum win_ack got = win_classify_ack(acked, sent, (uint16_t)w,
-								    rollover, &block);
-
-				checked++;
-				if (got != want[w] || (got == WIN_ACK_NEW && block != want_block[w])) {
-					if (bad++ < 5)
-						printf("#   acked %" PRIu64 " sent %" PRIu64 " wire %u:"
-						       " got %s, want %s\n", acked, sent, w,
-						       ack_names[got], ack_names[want[w]]);
-				}
-			}
-		}
+		for (uint64_t win = 1; win <= 64; win++)
+			bad += against_model(acked, win, rollover, &checked);
+		for (size_t i = 0; i < sizeof(large) / sizeof(large[0]); i++)
+			bad += against_model(acked, large[i], rollover, &checked);
 	}
-	ok(bad == 0, "rollover %u, acked %" PRIu64 "..%" PRIu64 ", window 1..64: "
-	   "%llu classifications match the model", rollover, lo, hi, checked);
+	ok(bad == 0, "rollover %u, acked %" PRIu64 "..%" PRIu64 ", windows 1..64 and %u..%u: "
+	   "%llu classifications, stale ACKs included, match the model", rollover, lo, hi,
+	   OPT_WINDOWSIZE_SAFE - 1, OPT_WINDOWSIZE_SAFE, checked);
 }
 
 static void test_exhaustive(void)
@@ -190,6 +224,53 @@ static void test_exhaustive(void)
 		exhaustive(65535 - 66, 65535 + 2, rollover);
 		exhaustive(131070 - 66, 131070 + 2, rollover);
 		exhaustive(high[rollover] - 66, high[rollover] + 2, rollover);
+	}
+}
+
+/*
+ * Every window the server grants, at the wrap points: the ACKs at the
+ * edges (the oldest stale one, the last stale one, the duplicate, the
+ * first and the last new one, the first never sent) are classified as
+ * the model says.  And the bound is tight: one more block and the model
+ * itself is ambiguous.
+ */
+static void test_every_window(void)
+{
+	static enum win_ack want[65536];
+	static uint64_t want_block[65536];
+	const uint64_t bases[] = { 65535 - 3, 65535, 131070 + 1, G32 - 2, 65535 * (G32 / 65535 + 1) };
+
+	for (unsigned rollover = 0; rollover <= 1; rollover++) {
+		unsigned long long bad = 0, checked = 0;
+
+		for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+			for (uint64_t win = 1; win <= OPT_WINDOWSIZE_SAFE; win++) {
+				uint64_t acked = bases[i] + win, sent = acked + win;
+				const uint64_t edge[] = { acked - win, acked - 1, acked, acked + 1, sent, sent + 1 };
+
+				for (size_t e = 0; e < sizeof(edge) / sizeof(edge[0]); e++) {
+					uint64_t k = edge[e], block = 0;
+					uint16_t w = win_wire(k, rollover);
+					enum win_ack expect = k == acked ? WIN_ACK_DUPLICATE
+							      : k > acked && k <= sent ? WIN_ACK_NEW : WIN_ACK_OUTSIDE;
+					enum win_ack got = win_classify_ack(acked, sent, w, rollover, &block);
+
+					checked++;
+					if (got != expect || (got == WIN_ACK_NEW && block != k)) {
+						if (bad++ < 5)
+							printf("#   acked %" PRIu64 " window %" PRIu64 " block %" PRIu64
+							       ": got %s, want %s\n", acked, win, k, ack_names[got],
+							       ack_names[expect]);
+					}
+				}
+			}
+		}
+		ok(bad == 0, "rollover %u: every window 1..%u at 5 wrap points, %llu edge ACKs, stale ones "
+		   "included, classified right", rollover, OPT_WINDOWSIZE_SAFE, checked);
+		ok(model(65535, OPT_WINDOWSIZE_SAFE, rollover, want, want_block),
+		   "rollover %u: window %u leaves stale and new ACKs apart", rollover, OPT_WINDOWSIZE_SAFE);
+		ok(!model(65535, OPT_WINDOWSIZE_SAFE + 1, rollover, want, want_block),
+		   "rollover %u: window %u would not (the cap is tight)", rollover, OPT_WINDOWSIZE_SAFE + 1);
 	}
 }
 
@@ -266,5 +347,6 @@ int main(void)
 	test_unwrap();
 	test_classify();
 	test_exhaustive();
+	test_every_window();
 	return tap_done();
 }

@@ -39,6 +39,7 @@ struct wx {
 	struct transfer t;
 	uint32_t id;
 	unsigned heap;			/* index in the deadline heap */
+	bool out;			/* watched for send room (EPOLLOUT) */
 };
 
 /* A heap entry keeps its key beside the pointer: sorting compares keys
@@ -180,6 +181,16 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 	free(x);
 }
 
+/* Watch for send room while part of a window waits for it. */
+static void watch_room(struct worker *w, struct wx *x)
+{
+	bool want = xfer_wants_write(&x->t);
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = x };
+
+	if (want != x->out && epoll_ctl(w->ep, EPOLL_CTL_MOD, x->t.sock, &ev) == 0)
+		x->out = want;
+}
+
 /* After an event: end the transfer, or move it up in the heap if its
  * deadline came earlier than its key. */
 static void settle(struct worker *w, struct wx *x, uint64_t now)
@@ -187,7 +198,10 @@ static void settle(struct worker *w, struct wx *x, uint64_t now)
 	if (xfer_done(&x->t)) {
 		heap_remove(w, x);
 		finish(w, x, now);
-	} else if (x->t.deadline_us < w->heap[x->heap].key) {
+		return;
+	}
+	watch_room(w, x);
+	if (x->t.deadline_us < w->heap[x->heap].key) {
 		w->heap[x->heap].key = x->t.deadline_us;
 		heap_fix(w, x->heap);
 	}
@@ -209,6 +223,7 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	}
 	w->ntransfers++;
 	x->id = h->id;
+	x->out = false;
 	xfer_start(&x->t, w->conf, sock, w->rootfd, req, h->len, &h->peer.sa, now);
 	if (xfer_done(&x->t)) {
 		finish(w, x, now);
@@ -220,7 +235,9 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 		x->t.state = XS_DONE;
 		x->t.outcome = XO_FAILED;
 		finish(w, x, now);
+		return;
 	}
+	watch_room(w, x);
 }
 
 /* Take the transfers the dispatcher handed over. */
@@ -273,12 +290,17 @@ static void run_timers(struct worker *w, uint64_t now)
 		struct wx *x = w->heap[0].x;
 
 		if (x->t.deadline_us <= now) {
-			xfer_on_timeout(&x->t, now);
+			/* What is queued first: it may be the ACK that makes
+			 * the resend needless (a busy worker reads late). */
+			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
+			if (!xfer_done(&x->t) && x->t.deadline_us <= now)
+				xfer_on_timeout(&x->t, now);
 			if (xfer_done(&x->t)) {
 				heap_remove(w, x);
 				finish(w, x, now);
 				continue;
 			}
+			watch_room(w, x);
 		}
 		w->heap[0].key = x->t.deadline_us;
 		heap_fix(w, 0);
@@ -361,7 +383,12 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 				w->armed_us = 0;	/* fired: run_timers() follows */
 				continue;
 			}
-			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
+			if (ev[i].events & EPOLLOUT)
+				xfer_on_writable(&x->t, now);
+			/* EPOLLERR too: the receive takes the pending error
+			 * (a port unreachable), or it would be reported again. */
+			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP) && !xfer_done(&x->t))
+				xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
 			settle(w, x, now);
 		}
 	}

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -304,19 +305,14 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 #define GSO_BYTES_MAX 65000	/* below the 65507-byte UDP payload limit */
 #define DATA_MSGS 64
 
-/* A worker's socket is non-blocking: when its send buffer is full (a
- * big window on a slow link), wait for room as a blocking send would,
- * but not past SEND_WAIT_MS; a window that still does not fit is left
- * to the retransmission timer. */
-#define SEND_WAIT_MS 200
-
-static int wait_writable(struct transfer *t)
-{
-	struct pollfd p = { .fd = t->sock, .events = POLLOUT };
-
-	return poll(&p, 1, SEND_WAIT_MS) == 1 ? 0 : -1;
-}
-
+/*
+ * Transfer sockets are non-blocking.  When the send buffer is full (a big
+ * window on a slow link) the rest of the window waits for room: the
+ * blocks left are noted, xfer_wants_write() says so, and the caller
+ * (the worker's epoll, the fork driver's poll) calls xfer_on_writable()
+ * when there is room.  Nothing waits in a call, so one slow peer never
+ * holds up the others in its worker, nor its own ACKs.
+ */
 static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 {
 	struct mmsghdr msg[DATA_MSGS];
@@ -382,8 +378,14 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 		else
 			r = sendmmsg(t->sock, msg, n, 0);
 		if (r < 0) {
-			if (errno == EINTR || (errno == EAGAIN && wait_writable(t) == 0))
+			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				t->tx_from = from;
+				t->tx_to = to;
+				t->tx_blocked = true;
+				return 0;
+			}
 			/* No GSO here (old kernel, device without it): fall
 			 * back to one datagram per message for good. */
 			if (t->gso && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
@@ -407,6 +409,7 @@ static void send_window(struct transfer *t, uint64_t now)
 	uint64_t upto = t->acked + t->opt.windowsize;
 	int r;
 
+	t->tx_blocked = false;	/* this window replaces what waited */
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
 	if (r < 0) {
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Read error");
@@ -430,6 +433,15 @@ static void send_window(struct transfer *t, uint64_t now)
 	if (upto > t->sent)
 		t->sent = upto;
 	arm(t, now);
+}
+
+void xfer_on_writable(struct transfer *t, uint64_t now)
+{
+	if (!t->tx_blocked || xfer_done(t))
+		return;
+	t->tx_blocked = false;
+	if (send_blocks(t, t->tx_from, t->tx_to) == -ECONNREFUSED)
+		peer_refused(t, now);
 }
 
 static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
@@ -1118,6 +1130,19 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 			now = xfer_now_us();
 			if (!xfer_done(t) && now >= t->deadline_us)
 				xfer_on_timeout(t, now);
+			continue;
+		}
+		if (xfer_wants_write(t)) {
+			/* Room to send the rest of a window, or an ACK. */
+			struct pollfd p = { .fd = sock, .events = POLLIN | POLLOUT };
+			uint64_t ms = (t->deadline_us - now + 999) / 1000;
+
+			if (poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms) <= 0)
+				continue;
+			if (p.revents & (POLLOUT | POLLERR))
+				xfer_on_writable(t, xfer_now_us());
+			if (p.revents & POLLIN)
+				xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 			continue;
 		}
 		set_wait(sock, t->deadline_us - now, &cur_wait);

@@ -76,6 +76,7 @@ struct transfer {
 	bool refused;			/* the peer's port was reported unreachable */
 	bool probe_valid;		/* the packet being timed was not retransmitted (Karn) */
 	bool size_known;		/* size holds the expected bytes (for titles) */
+	bool tx_blocked;		/* blocks tx_from..tx_to wait for send room */
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */
@@ -83,6 +84,7 @@ struct transfer {
 	uint64_t sent;			/* highest block sent */
 	uint64_t filled;		/* highest block read into the ring */
 	uint64_t last;			/* the final block, once known (else 0) */
+	uint64_t tx_from, tx_to;	/* see tx_blocked */
 	uint8_t *ring;
 	uint32_t *slot_len;
 	size_t slot_size;
@@ -137,6 +139,13 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 
 void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now_us);
 void xfer_on_timeout(struct transfer *t, uint64_t now_us);
+
+/*
+ * A window did not fit in the socket's send buffer: the caller waits
+ * for room (EPOLLOUT, POLLOUT) and then calls xfer_on_writable().
+ */
+static inline bool xfer_wants_write(const struct transfer *t) { return t->tx_blocked; }
+void xfer_on_writable(struct transfer *t, uint64_t now_us);
 
 static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
 static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }

@@ -205,3 +205,42 @@ slow_get_done() {
 		false
 	}
 }
+
+@test "a peer behind a slow link does not hold up the other transfers of its worker: no resend to either" {
+	need_cmd ip
+	need_cmd tc
+	need_cmd tftp
+	make_file f $((4 * 1024 * 1024))
+	make_file small $((1024 * 1024))
+	# As above, with a 20 Mbit/s bucket: a send buffer drains in about
+	# 85 ms, twice the server's shortest timeout on a clean path.
+	local srv=so-sl-$$-s cli=so-sl-$$-c slow
+	netns_add "$srv"
+	netns_add "$cli"
+	ip -n "$srv" link add d0 mtu 9000 type veth peer name d1 mtu 9000 netns "$cli"
+	ip -n "$srv" addr add 10.99.2.1/24 dev d0
+	ip -n "$cli" addr add 10.99.2.2/24 dev d1
+	ip -n "$srv" link set d0 up
+	ip -n "$cli" link set d1 up
+	tc -n "$srv" qdisc add dev d0 root tbf rate 20mbit burst 64k limit 8m
+	ip netns exec "$srv" "$SNOW_OWLD" -L -a 10.99.2.1:6969 -v --workers 1 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	SERVER_PID=$!	# stopped at teardown
+	wait_for 5 grep -q "listening on" "$SERVER_LOG"
+	ip netns exec "$cli" atftp --option "blksize 8192" --option "windowsize 64" --option "timeout 5" \
+		-g -r f -l "$WORK/f" 10.99.2.1 6969 </dev/null 3>&- &
+	slow=$!
+	sleep 0.3
+	# Meanwhile, lockstep over the server's own loopback, no timeout
+	# option: the server's adaptive timer is in charge.
+	(cd "$WORK" && ip netns exec "$srv" tftp -m binary 10.99.2.1 6969 -c get small) 3>&-
+	pid_alive "$slow"	# the two overlapped
+	wait "$slow"
+	stop_server
+	assert_same "$ROOT/f" "$WORK/f"
+	assert_same "$ROOT/small" "$WORK/small"
+	grep -q 'file="small" .*bytes=1048576 .*retransmits=0 outcome=complete' "$SERVER_LOG" &&
+		grep -q 'file="f" .*bytes=4194304 .*retransmits=0 outcome=complete' "$SERVER_LOG" || {
+		cat "$SERVER_LOG" >&2
+		false
+	}
+}

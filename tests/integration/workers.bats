@@ -210,8 +210,8 @@ slow_get_done() {
 	need_cmd ip
 	need_cmd tc
 	need_cmd tftp
-	make_file f $((4 * 1024 * 1024))
-	make_file small $((1024 * 1024))
+	make_file f $((8 * 1024 * 1024))
+	make_file small $((4 * 1024 * 1024))
 	# As above, with a 20 Mbit/s bucket: a send buffer drains in about
 	# 85 ms, twice the server's shortest timeout on a clean path.
 	local srv=so-sl-$$-s cli=so-sl-$$-c slow
@@ -238,8 +238,8 @@ slow_get_done() {
 	stop_server
 	assert_same "$ROOT/f" "$WORK/f"
 	assert_same "$ROOT/small" "$WORK/small"
-	grep -q 'file="small" .*bytes=1048576 .*retransmits=0 outcome=complete' "$SERVER_LOG" &&
-		grep -q 'file="f" .*bytes=4194304 .*retransmits=0 outcome=complete' "$SERVER_LOG" || {
+	grep -q 'file="small" .*bytes=4194304 .*retransmits=0 outcome=complete' "$SERVER_LOG" &&
+		grep -q 'file="f" .*bytes=8388608 .*retransmits=0 outcome=complete' "$SERVER_LOG" || {
 		cat "$SERVER_LOG" >&2
 		false
 	}

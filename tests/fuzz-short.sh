@@ -7,7 +7,7 @@ set -u
 src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=${FUZZ_BUILDDIR:-$src/fuzz}
 time=${FUZZ_TIME:-10}
-targets="packet options netascii path"
+targets="packet options netascii path engine"
 
 set -- $targets
 echo "1..$#"

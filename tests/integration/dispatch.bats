@@ -179,16 +179,17 @@ PY
 	copy_demo
 	make_file f 100000
 	start_server -v --max-transfers 2
-	# Two transfers held open fill the cap.
-	tftp_raw --hold 2 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	# Two transfers held open fill the cap (4 s: a loaded machine may
+	# take a while to get both going).
+	tftp_raw --hold 4 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
 	local a=$!
-	tftp_raw --hold 2 req rrq f octet >"$BATS_TEST_TMPDIR/b" &
+	tftp_raw --hold 4 req rrq f octet >"$BATS_TEST_TMPDIR/b" &
 	local b=$!
 	wait_for 5 children_are 2
 	# A third waits (no answer within 1 s), then is served once one ends.
 	run tftp_raw -t 1 req rrq hello.txt octet
 	[[ $output == TIMEOUT ]]
-	run tftp_raw -t 4 req rrq hello.txt octet
+	run tftp_raw -t 6 req rrq hello.txt octet
 	[[ $output == "DATA 1 "* ]]
 	wait "$a" "$b"
 	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"

@@ -163,6 +163,9 @@ start_server() {
 		done
 		exec {lock}>&-
 		if pid_alive "$SERVER_PID" && server_bound; then
+			# Workers set up after the bind: until each has its
+			# epoll, transfer_count would count its control socket.
+			wait_for 5 workers_ready || true
 			return 0
 		fi
 		if pid_alive "$SERVER_PID"; then
@@ -323,6 +326,14 @@ transfer_count() {
 		if grep -q 'eventpoll' <<<"$links"; then n=$((n - 1)); fi
 	done
 	echo "$n"
+}
+# Every child of the server that is a worker has set up its epoll (a
+# forked transfer child has none, but none runs before a request).
+workers_ready() {
+	local p
+	for p in $(server_children); do
+		ls -l "/proc/$p/fd" 2>/dev/null | grep -q eventpoll || return 1
+	done
 }
 has_children() { [[ $(transfer_count) -gt 0 ]]; }
 no_children() { [[ $(transfer_count) -eq 0 ]]; }

@@ -45,6 +45,13 @@
  * few windows). */
 #define READAHEAD_MIN (32 * 1024)
 #define READAHEAD_MAX (128 * 1024)
+/* Read-ahead is a luxury: once the rings of this process's transfers
+ * hold this much, new rings get the window only (a boot storm of 10,000
+ * clients would otherwise hold 64 KiB each). */
+#define READAHEAD_BUDGET (32u << 20)
+
+/* Bytes in the rings of this process's live transfers. */
+static size_t ring_bytes_live;
 
 void xfer_conf_init(struct xfer_conf *c)
 {
@@ -402,12 +409,36 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 	return 0;
 }
 
+/*
+ * The sender's ring, when the first window goes out: a transfer that
+ * waits for the ACK of its OACK (all of them, in a boot storm) holds no
+ * buffer yet.  xfer_finish() frees it.
+ */
+static int ring_alloc(struct transfer *t)
+{
+	t->nslots = ring_slots(t);
+	t->ring = malloc(t->slot_size * t->nslots);
+	t->slot_len = calloc(t->nslots, sizeof(*t->slot_len));
+	if (t->mode == MODE_NETASCII)
+		t->rd = malloc(RD_SIZE);
+	if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
+		return -ENOMEM;
+	t->ring_bytes = t->slot_size * t->nslots;
+	ring_bytes_live += t->ring_bytes;
+	return 0;
+}
+
 /* Send the window that starts after the last ACK. */
 static void send_window(struct transfer *t, uint64_t now)
 {
 	uint64_t first = t->acked + 1;
 	uint64_t upto = t->acked + t->opt.windowsize;
 	int r;
+
+	if (!t->ring && ring_alloc(t) < 0) {
+		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
+		return;
+	}
 
 	t->tx_blocked = false;	/* this window replaces what waited */
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
@@ -680,7 +711,7 @@ static unsigned ring_slots(const struct transfer *t)
 	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
 	uint64_t n, blocks = t->size / t->opt.blksize + 1;
 
-	if (t->mode != MODE_OCTET)
+	if (t->mode != MODE_OCTET || ring_bytes_live + want > READAHEAD_BUDGET)
 		return t->opt.windowsize;
 	if (want < READAHEAD_MIN)
 		want = READAHEAD_MIN;
@@ -743,15 +774,6 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 		return r;
 
 	t->slot_size = PACKET_HDR + t->opt.blksize;
-	if (t->op == OP_RRQ) {
-		t->nslots = ring_slots(t);
-		t->ring = malloc(t->slot_size * t->nslots);
-		t->slot_len = calloc(t->nslots, sizeof(*t->slot_len));
-		if (t->mode == MODE_NETASCII)
-			t->rd = malloc(RD_SIZE);
-		if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
-			return refuse(t, ERR_UNDEFINED, "Out of memory");
-	}
 
 	t->oack = t->opt.acked != 0;
 	if (t->oack) {
@@ -921,6 +943,8 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	free(t->ring);
 	free(t->slot_len);
 	free(t->rd);
+	ring_bytes_live -= t->ring_bytes;
+	t->ring_bytes = 0;
 	t->ring = t->rd = NULL;
 	t->slot_len = NULL;
 	t->fd = -1;

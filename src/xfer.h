@@ -85,9 +85,10 @@ struct transfer {
 	uint64_t filled;		/* highest block read into the ring */
 	uint64_t last;			/* the final block, once known (else 0) */
 	uint64_t tx_from, tx_to;	/* see tx_blocked */
-	uint8_t *ring;
+	uint8_t *ring;			/* allocated with the first window */
 	uint32_t *slot_len;
 	size_t slot_size;
+	size_t ring_bytes;		/* what ring holds, for the read-ahead budget */
 	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 
 	/* Timers, in microseconds of the caller's monotonic clock.  The

@@ -409,6 +409,24 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 	return 0;
 }
 
+/* Slots in the sender's ring: the window, or for octet reads room to read
+ * ahead, but no more than the file has blocks. */
+static unsigned ring_slots(const struct transfer *t)
+{
+	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
+	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
+	uint64_t n, blocks = t->size / t->opt.blksize + 1;
+
+	if (t->mode != MODE_OCTET || ring_bytes_live + want > READAHEAD_BUDGET)
+		return t->opt.windowsize;
+	if (want < READAHEAD_MIN)
+		want = READAHEAD_MIN;
+	n = want / t->slot_size;
+	if (n > blocks)
+		n = blocks;
+	return n > t->opt.windowsize ? (unsigned)n : t->opt.windowsize;
+}
+
 /*
  * The sender's ring, when the first window goes out: a transfer that
  * waits for the ACK of its OACK (all of them, in a boot storm) holds no
@@ -702,24 +720,6 @@ static int remap_name(struct transfer *t, const struct packet_request *req, cons
 }
 
 /* ---- Events ---------------------------------------------------------- */
-
-/* Slots in the sender's ring: the window, or for octet reads room to read
- * ahead, but no more than the file has blocks. */
-static unsigned ring_slots(const struct transfer *t)
-{
-	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
-	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
-	uint64_t n, blocks = t->size / t->opt.blksize + 1;
-
-	if (t->mode != MODE_OCTET || ring_bytes_live + want > READAHEAD_BUDGET)
-		return t->opt.windowsize;
-	if (want < READAHEAD_MIN)
-		want = READAHEAD_MIN;
-	n = want / t->slot_size;
-	if (n > blocks)
-		n = blocks;
-	return n > t->opt.windowsize ? (unsigned)n : t->opt.windowsize;
-}
 
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
 	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)

@@ -69,6 +69,27 @@ unsigned server_default_workers(void)
 }
 #define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
 
+unsigned server_default_transfers(unsigned workers)
+{
+	struct rlimit rl;
+	uint64_t hard, n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : rl.rlim_max;
+	if (!workers)
+		n = hard > 128 ? (hard - 64) / 2 : 32;
+	else
+		n = (uint64_t)server_worker_capacity((unsigned)hard) * workers;
+	if (n > (workers ? SERVER_TRANSFERS_MAX_AUTO : 1024))
+		n = workers ? SERVER_TRANSFERS_MAX_AUTO : 1024;
+	return n < 32 ? 32 : (unsigned)n;
+}
+
 void server_conf_init(struct server_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -78,10 +99,11 @@ void server_conf_init(struct server_conf *c)
 	c->user = "nobody";
 	c->family = AF_UNSPEC;
 	c->batch = 32;
-	c->rcvbuf = 4 << 20;
-	c->max_transfers = 1024;
+	c->rcvbuf = 32 << 20;	/* a boot storm's requests, some 800 bytes each in the kernel */
+	c->max_transfers = SERVER_TRANSFERS_AUTO;
 	c->max_per_client = 0;	/* as tftpd-hpa: clients behind NAT share an address */
-	c->queue_max = 4096;
+	/* A waiting request costs little; a boot storm's must all fit. */
+	c->queue_max = 65536;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
 	c->workers = SERVER_WORKERS_AUTO;
@@ -143,6 +165,7 @@ struct dispatcher {
 	struct pending *queue;		/* ring of queue_max slots */
 	unsigned q_head, q_len;		/* q_len counts holes up to the tail */
 	uint64_t served, failed, dropped_busy;
+	uint64_t overflowed;		/* requests lost to a full listening buffer */
 	struct wproc wk[WORKER_SLOTS];
 	struct wxfer *wx;		/* max_transfers entries */
 	uint32_t *wx_free;		/* free ids */
@@ -158,7 +181,9 @@ struct dispatcher {
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
-	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	/* Packet info, and the count of datagrams the buffer dropped. */
+	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
+	uint32_t ovfl_seen[SERVER_LISTEN_MAX];	/* SO_RXQ_OVFL count last read, per listener */
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
 };
 
@@ -256,6 +281,8 @@ static int open_listeners(struct dispatcher *d)
 		if (getsockname(fd, &d->bound[i].sa, &len) < 0)
 			return -1;
 		set_rcvbuf(fd, c->rcvbuf);
+		/* Each datagram then tells how many the full buffer dropped. */
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){ 1 }, sizeof(int));
 		d->pfd[i].fd = fd;
 		d->pfd[i].events = POLLIN;
 		d->nfd++;
@@ -487,6 +514,9 @@ static int pick_worker(const struct dispatcher *d)
 		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->load < d->wk[best].load))
 			best = i;
 	}
+	/* A worker holds no more than its descriptor limit allows. */
+	if (best >= 0 && d->wk[best].load >= server_worker_capacity(d->wsandbox.nofile))
+		return -1;
 	return best;
 }
 
@@ -788,6 +818,24 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
 }
 
+/* SO_RXQ_OVFL: the socket's running count of datagrams dropped for want
+ * of buffer, carried by each datagram queued after a drop. */
+static void count_overflow(struct dispatcher *d, int idx, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t n;
+
+			memcpy(&n, CMSG_DATA(c), sizeof(n));
+			if (n != d->ovfl_seen[idx]) {
+				d->overflowed += (uint32_t)(n - d->ovfl_seen[idx]);
+				d->ovfl_seen[idx] = n;
+				d->status_dirty = true;
+			}
+		}
+	}
+}
+
 static void receive_batch(struct dispatcher *d, int idx, uint64_t now)
 {
 	unsigned batch = d->conf->batch;
@@ -805,6 +853,7 @@ static void receive_batch(struct dispatcher *d, int idx, uint64_t now)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
+		count_overflow(d, idx, &d->msg[i].msg_hdr);
 		if (d->msg[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 			continue;
 		admit(d, idx, &d->msg[i].msg_hdr, d->msg[i].msg_len, now);
@@ -895,10 +944,10 @@ static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 		return;
 	snprintf(status, sizeof(status),
 		 "%u active, %u queued, %llu served, %llu failed (%llu not found), %llu dropped (busy),"
-		 " %s sent, %s received",
+		 " %llu lost (buffer full), %s sent, %s received",
 		 peers_count(d->live), peers_count(d->queued), (unsigned long long)d->served,
 		 (unsigned long long)d->failed, (unsigned long long)metrics_not_found(&d->metrics),
-		 (unsigned long long)d->dropped_busy,
+		 (unsigned long long)d->dropped_busy, (unsigned long long)d->overflowed,
 		 log_human_bytes(d->metrics.bytes[0], sent, sizeof(sent)),
 		 log_human_bytes(d->metrics.bytes[1], received, sizeof(received)));
 	sd_notifyf(0, "STATUS=%s", status);
@@ -965,7 +1014,7 @@ static void write_metrics(struct dispatcher *d, uint64_t now)
 	const struct server_conf *c = d->conf;
 	struct metrics_gauges g = {
 		.active = peers_count(d->live), .queued = peers_count(d->queued),
-		.dropped_busy = d->dropped_busy, .version = PACKAGE_VERSION, .root = c->root,
+		.dropped_busy = d->dropped_busy, .overflowed = d->overflowed, .version = PACKAGE_VERSION, .root = c->root,
 	};
 	int len, r;
 

@@ -158,6 +158,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char
 	put(&t, "snowowl_transfers_lost_total %" PRIu64 "\n", m->lost);
 	head(&t, "snowowl_requests_dropped_total", "counter", "Requests dropped because the queue was full.");
 	put(&t, "snowowl_requests_dropped_total %" PRIu64 "\n", g->dropped_busy);
+	head(&t, "snowowl_requests_overflowed_total", "counter",
+	     "Requests the kernel dropped because a listening socket's buffer was full.");
+	put(&t, "snowowl_requests_overflowed_total %" PRIu64 "\n", g->overflowed);
 	head(&t, "snowowl_transfers_active", "gauge", "Transfers running.");
 	put(&t, "snowowl_transfers_active %u\n", g->active);
 	head(&t, "snowowl_transfers_queued", "gauge", "Requests waiting for a free slot.");

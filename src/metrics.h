@@ -39,6 +39,7 @@ struct metrics_gauges {
 	unsigned active;		/* transfers running */
 	unsigned queued;		/* requests waiting for a slot */
 	uint64_t dropped_busy;		/* requests dropped, queue full */
+	uint64_t overflowed;		/* requests the kernel dropped, listening buffer full */
 	const char *version;
 	const char *root;		/* directory served */
 };

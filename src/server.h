@@ -13,6 +13,8 @@
 #define SERVER_LISTEN_MAX 16
 #define SERVER_WORKERS_MAX 32
 #define SERVER_WORKERS_AUTO (~0u)	/* one per CPU (server_default_workers) */
+#define SERVER_TRANSFERS_AUTO 0		/* from the descriptor limit (server_default_transfers) */
+#define SERVER_TRANSFERS_MAX_AUTO 16384	/* the most that auto allows */
 #define SERVER_ROOTS_MAX 64
 
 /* --client-root: clients in net are served from dir instead of ROOT. */
@@ -62,6 +64,18 @@ struct server_conf {
 void server_conf_init(struct server_conf *c);
 /* One worker per CPU in the affinity mask, at most SERVER_WORKERS_MAX. */
 unsigned server_default_workers(void);
+
+/*
+ * What --max-transfers auto allows: raises the soft RLIMIT_NOFILE to the
+ * hard limit, then counts three descriptors per transfer (a socket, a
+ * file, and a directory while uploading) in each of the workers, two in a
+ * forked child's dispatcher, up to SERVER_TRANSFERS_MAX_AUTO (1024 for
+ * forked children: each is a process).
+ */
+unsigned server_default_transfers(unsigned workers);
+
+/* Transfers one worker can hold within the descriptor limit nofile. */
+static inline unsigned server_worker_capacity(unsigned nofile) { return nofile > 16 ? (nofile - 16) / 3 : 1; }
 
 /*
  * The --client-root entry for peer: the longest prefix that contains it,

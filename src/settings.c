@@ -69,6 +69,32 @@ static int parse_address(struct settings *s, const char *v, char *why, size_t si
 static int parse_refuse(struct settings *s, const char *v, char *why, size_t size);
 static int parse_port_range(struct settings *s, const char *v, char *why, size_t size);
 static int parse_workers(struct settings *s, const char *v, char *why, size_t size);
+static int parse_max_transfers(struct settings *s, const char *v, char *why, size_t size);
+static void print_max_transfers(const struct settings *s, const struct setting *st, FILE *f);
+static int parse_max_transfers(struct settings *s, const char *v, char *why, size_t size)
+{
+	uint64_t n;
+
+	if (!*v || strcmp(v, "auto") == 0) {
+		s->srv.max_transfers = SERVER_TRANSFERS_AUTO;
+		return 0;
+	}
+	if (opt_parse_range(v, 1, 1000000, &n) < 0) {
+		snprintf(why, size, "'%s' is not auto or a number from 1 to 1000000", v);
+		return -EINVAL;
+	}
+	s->srv.max_transfers = (unsigned)n;
+	return 0;
+}
+
+static void print_max_transfers(const struct settings *s, const struct setting *st, FILE *f)
+{
+	if (s->srv.max_transfers == SERVER_TRANSFERS_AUTO)
+		fprintf(f, "%s = auto\n", st->name);
+	else
+		fprintf(f, "%s = %u\n", st->name, s->srv.max_transfers);
+}
+
 static void print_workers(const struct settings *s, const struct setting *st, FILE *f);
 static int parse_client_root(struct settings *s, const char *v, char *why, size_t size);
 static void print_address(const struct settings *s, const struct setting *st, FILE *f);
@@ -120,8 +146,9 @@ static const struct setting table[] = {
 	  .help = "transfer sockets use ports in this range" },
 	{ .name = "idle-timeout", .alias = "timeout", .flag = 't', UINT(srv.idle_timeout_s, 0, 86400 * 365),
 	  .arg = "SECS", .help = "systemd/inetd modes: exit after SECS idle; 0: never" },
-	{ .name = "max-transfers", UINT(srv.max_transfers, 1, 1000000), .arg = "N",
-	  .help = "transfers at once" },
+	{ .name = "max-transfers", CUSTOM(max_transfers), .arg = "N|auto",
+	  .help = "transfers at once; auto: as many as the descriptor\n"
+		  "limit allows, up to 16384 (1024 with --workers 0)" },
 	{ .name = "max-per-client", UINT(srv.max_per_client, 0, 1000000), .arg = "N",
 	  .help = "transfers at once per client address; 0: no limit" },
 	{ .name = "queue", UINT(srv.queue_max, 0, 1000000), .arg = "N",

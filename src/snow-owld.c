@@ -271,6 +271,8 @@ int main(int argc, char **argv)
 		log_notice("--client-root: a child per transfer, not workers");
 		c->workers = 0;
 	}
+	if (c->max_transfers == SERVER_TRANSFERS_AUTO)
+		c->max_transfers = server_default_transfers(c->workers);
 	if (cli.check)
 		return 0;
 	return dispatch_run(c);

@@ -172,11 +172,33 @@ static void probe_start(struct transfer *t, uint64_t now)
 	t->probe_valid = true;
 }
 
+/*
+ * The largest timeout this process's transfers measured lately, halved
+ * for every second since.  A new transfer's first timeout starts from it
+ * when it is above -T (RFC 6298 lets a sender start from cached
+ * estimates, as TCP keeps them per route): in a boot storm, when clients
+ * answer in hundreds of milliseconds, a new transfer then does not
+ * resend its OACK or first block to a client that is only busy.
+ */
+static uint64_t seed_us, seed_at_us;
+
+static uint64_t seed_now(uint64_t now)
+{
+	uint64_t halvings = now > seed_at_us ? (now - seed_at_us) / 1000000 : 0;
+
+	return halvings >= 64 ? 0 : seed_us >> halvings;
+}
+
 /* The transfer moved forward: measure, reset the backoff and the tries. */
 static void progress(struct transfer *t, uint64_t now)
 {
-	if (t->probe_valid)
+	if (t->probe_valid) {
 		rto_sample(&t->rto, now - t->probe_us);
+		if (t->rto.base_us > seed_now(now)) {
+			seed_us = t->rto.base_us;
+			seed_at_us = now;
+		}
+	}
 	t->probe_valid = false;
 	rto_progress(&t->rto);
 	t->tries = 0;
@@ -736,7 +758,8 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	t->start_us = t->progress_us = now;
 	t->deadline_us = UINT64_MAX;
 	t->gso = true;
-	rto_init(&t->rto, conf->rto_us, conf->rto_min_us, conf->rto_max_us);
+	rto_init(&t->rto, seed_now(now) > conf->rto_us ? seed_now(now) : conf->rto_us, conf->rto_min_us,
+		 conf->rto_max_us);
 	t->opt.blksize = OPT_BLKSIZE_DEFAULT;
 	t->opt.windowsize = 1;
 	netascii_enc_init(&t->enc);

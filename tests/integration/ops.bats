@@ -288,7 +288,7 @@ PY
 	[[ $(metric_sum '^snowowl_transfers_total') -eq 0 ]]
 	[[ $(metric_sum '^snowowl_transfer_duration_seconds_count') -eq 0 ]]
 	wait_for 2 title_is "$SERVER_PID" \
-		"snow-owld-filter-test: 0 active, 0 queued, 0 served, 1 failed (0 not found), 0 dropped (busy), 0 B sent, 0 B received"
+		"snow-owld-filter-test: 0 active, 0 queued, 0 served, 1 failed (0 not found), 0 dropped (busy), 0 lost (buffer full), 0 B sent, 0 B received"
 	# A worker dies the same way, with the transfer it was running.
 	stop_server
 	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server --metrics "$METRICS" --metrics-interval 1 --workers 1
@@ -366,7 +366,7 @@ PY
 	# 49 of 100 blocks acknowledged while the client waits before the 50th.
 	wait_for 1.8 title_is "$child" "snow-owld: 127.0.0.1 RRQ f 49%"
 	wait_for 1.5 title_is "$SERVER_PID" \
-		"snow-owld: 1 active, 0 queued, 0 served, 0 failed (0 not found), 0 dropped (busy), 0 B sent, 0 B received"
+		"snow-owld: 1 active, 0 queued, 0 served, 0 failed (0 not found), 0 dropped (busy), 0 lost (buffer full), 0 B sent, 0 B received"
 	wait "$client"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/get1")" "GOT 51200 bytes"
 	# netascii: the size on the wire is not known, the title counts bytes.
@@ -378,7 +378,7 @@ PY
 	wait "$client"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/get2")" "GOT 51200 bytes"
 	wait_for 3 title_is "$SERVER_PID" \
-		"snow-owld: 0 active, 0 queued, 2 served, 0 failed (0 not found), 0 dropped (busy), 100.0 KiB sent, 0 B received"
+		"snow-owld: 0 active, 0 queued, 2 served, 0 failed (0 not found), 0 dropped (busy), 0 lost (buffer full), 100.0 KiB sent, 0 B received"
 }
 
 @test "STATUS= for systemctl status: active, queued, served, failed, not found, bytes" {
@@ -399,7 +399,7 @@ PY
 	tftp_raw req rrq missing octet >/dev/null
 	wait "$listener"
 	cat "$BATS_TEST_TMPDIR/notify.log"
-	grep -q "STATUS=0 active, 0 queued, 1 served, 1 failed (1 not found), 0 dropped (busy), 2.9 KiB sent, 0 B received" \
+	grep -q "STATUS=0 active, 0 queued, 1 served, 1 failed (1 not found), 0 dropped (busy), 0 lost (buffer full), 2.9 KiB sent, 0 B received" \
 		"$BATS_TEST_TMPDIR/notify.log"
 	wait "$ACT_PID"
 	ACT_PID=

@@ -87,7 +87,7 @@ static void test_types(void)
 	is_int(s.srv.xfer.lim.blksize_max, PACKET_BLKSIZE_MAX, "... is the default");
 	is_int(set(&s, "retransmit", "1000000"), 0, "a 64-bit field");
 	is_int(s.srv.xfer.rto_us, 1000000, "... is stored whole");
-	is_int(s.srv.max_transfers, 1024, "... and its neighbours are untouched");
+	is_int(s.srv.max_transfers, SERVER_TRANSFERS_AUTO, "... and its neighbours are untouched");
 
 	/* sizes */
 	is_int(set(&s, "max-upload", "10M"), 0, "size: 10M");
@@ -266,7 +266,7 @@ static void test_print(void)
 	settings_init(&a);
 	one = printed(&a);
 	ok(strstr(one, "\nmax-upload = 0\n") && strstr(one, "\nrcvbuf = 4M\n") &&
-	   strstr(one, "\nmax-transfers = 1024\n") && strstr(one, "\n#client-root =\n"),
+	   strstr(one, "\nmax-transfers = auto\n") && strstr(one, "\n#client-root =\n"),
 	   "print: the defaults");
 	free(one);
 }

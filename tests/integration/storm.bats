@@ -51,3 +51,49 @@ PY
 	[[ $overflowed -gt 100 ]]
 	wait_for 3 grep -q "$overflowed lost (buffer full)" <(status_title)
 }
+
+@test "a queued request whose client retries while it waits is served once, from one port" {
+	copy_demo
+	make_file f 100000
+	start_server -v --max-transfers 1
+	# One transfer held open fills the only slot for 5 s.
+	tftp_raw --hold 5 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	local a=$!
+	wait_for 5 has_children
+	# The next client asks, and asks again every second while it waits,
+	# from the same port, as firmware does; then it takes what comes.
+	run python3 - "$PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rrq = b"\0\1hello.txt\0octet\0"
+tids, data1 = set(), 0
+s.settimeout(1.0)
+for attempt in range(8):
+    s.sendto(rrq, ("127.0.0.1", port))
+    try:
+        r, tid = s.recvfrom(600)
+        break
+    except socket.timeout:
+        continue
+else:
+    print("NO ANSWER"); sys.exit(1)
+print("answered after %d retries" % attempt)
+end = time.time() + 2.5
+while time.time() < end:
+    if r[:4] == b"\0\3\0\1":
+        data1 += 1
+        tids.add(tid)
+        s.sendto(b"\0\4\0\1", tid)
+    try:
+        r, tid = s.recvfrom(600)
+    except socket.timeout:
+        r = b""
+print("tids %d data1 %d" % (len(tids), data1))
+PY
+	wait "$a"
+	assert_contains "$output" "tids 1 data1 1"
+	[[ $output == *"answered after "[1-7]" retries"* ]]
+	wait_log 'file="hello.txt" .*outcome=complete'
+	[[ $(log_count 'file="hello.txt"') -eq 1 ]]
+}

@@ -24,7 +24,9 @@
 #                    snow-owld with the other servers only: tftpd-hpa,
 #                    atftpd and dnsmasq, never snow-owld-alt or floor
 #   SCENARIOS        which scenarios to run (default
-#                    "single many storm loss syscalls")
+#                    "single many storm loss syscalls"; "bigstorm" adds
+#                    10,000 clients × 64 KiB and × 1 MiB against snow-owld,
+#                    floor and dnsmasq only, with their peak memory)
 #
 # Each server listens on its own random high port of 127.0.0.1 and runs on
 # CPU 0; every client runs on CPU 1.  dnsmasq's TFTP port is fixed at 69,
@@ -86,6 +88,8 @@ if [ -n "${ALT_ARGS+set}" ]; then SERVERS=(snow-owld snow-owld-alt tftpd-hpa atf
 # The storm runs two more: dnsmasq, and floor, a yardstick.
 REFERENCES=(floor dnsmasq)
 STORM_SERVERS=("${SERVERS[@]}" "${REFERENCES[@]}")
+# The 10,000-client storm: only those that hold it.
+BIG_SERVERS=(snow-owld "${REFERENCES[@]}")
 # Columns that the ratio never compares snow-owld with.
 NOT_COMPARED=" snow-owld-alt floor "
 # dnsmasq's network namespace; NETNS_MADE once it exists.
@@ -201,6 +205,7 @@ make_work() {
 	head -c $((100 << 20)) /dev/urandom >"$ROOT/100m.bin"
 	head -c $((10 << 20)) /dev/urandom >"$ROOT/10m.bin"
 	head -c $((64 << 10)) /dev/urandom >"$ROOT/64k.bin"
+	head -c $((1 << 20)) /dev/urandom >"$ROOT/1m.bin"
 	W1_FILE=100m.bin
 	if [ "$W1_MIB" != 100 ]; then
 		W1_FILE=w1.bin
@@ -302,7 +307,7 @@ server_argv() {
 	# logs "sent FILE to ADDR" for every transfer even with --quiet-tftp.
 	dnsmasq)
 		ARGV=(ip netns exec "$NETNS" "$DNSMASQ" --keep-in-foreground --port=0
-			--enable-tftp --tftp-root="$ROOT" --tftp-max=3000
+			--enable-tftp --tftp-root="$ROOT" --tftp-max=10000
 			--listen-address=127.0.0.1 --bind-interfaces --quiet-tftp
 			--user="$DNSMASQ_USER" --group="$DNSMASQ_GROUP"
 			--conf-file=/dev/null --pid-file= --log-facility=-)
@@ -451,7 +456,7 @@ cleanup() {
 
 # ------------------------------------------------------------ client runs
 
-CSV_HEADER="rep,group,case,server,seed,exit,bad,cpu_ms,sessions,completed,failed,bytes,seconds,MiBps,tps,p50_ms,p99_ms,max_ms,retransmits,first_try,syscalls,others_pct,summary"
+CSV_HEADER="rep,group,case,server,seed,exit,bad,cpu_ms,sessions,completed,failed,bytes,seconds,MiBps,tps,p50_ms,p99_ms,max_ms,retransmits,first_try,syscalls,others_pct,rss_mib,summary"
 SUMMARY_KEYS="sessions completed failed bytes seconds MiBps tps p50_ms p99_ms max_ms retransmits first_try"
 
 # CPU time used by every process on the machine so far (user, nice,
@@ -461,13 +466,29 @@ busy_ms() {
 	awk -v hz="$CLK_TCK" '$1 == "cpu" { print int(($2 + $3 + $4 + $9) * 1000 / hz); exit }' /proc/stat
 }
 
+# rss_sampler PROCS OUT: every 0.1 s, the resident memory of the processes
+# listed in the cgroup file PROCS together; the largest so far, in MiB,
+# goes to OUT.
+rss_sampler() {
+	local peak=0 kib
+	while :; do
+		kib=$(xargs -r -I{} awk '$1 == "VmRSS:" { print $2 }' /proc/{}/status <"$1" 2>/dev/null |
+			awk '{ s += $1 } END { print s + 0 }')
+		if [ "$kib" -gt "$peak" ]; then
+			peak=$kib
+			echo $((peak / 1024)) >"$2"
+		fi
+		sleep 0.1
+	done
+}
+
 # run_client SERVER SESSIONS FILE CLIENT_OPTIONS...: one "snow-owl bench"
 # against SERVER, on CLIENT_CPU.  Sets RUN_EXIT, RUN_SUMMARY, RUN_CPU_MS,
 # RUN_BAD (sessions that failed or did not verify) and RUN_OTHERS (the share
 # of the machine's CPU that neither the server nor the client used: other
 # work that disturbed the measurement).
 run_client() {
-	local name=$1 n=$2 file=$3 c0 c1 k0 k1 b0 b1 t0 t1 out failed vfailed completed server_died
+	local name=$1 n=$2 file=$3 c0 c1 k0 k1 b0 b1 t0 t1 out failed vfailed completed server_died sampler
 	local launch=(taskset -c "$CLIENT_CPU")
 	shift 3
 	[ "$name" != dnsmasq ] || launch=(ip netns exec "$NETNS" "${launch[@]}")
@@ -476,9 +497,18 @@ run_client() {
 		launch=(sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG_ROOT/client" "${launch[@]}")
 	fi
 	b0=$(busy_ms) t0=$(date +%s%N) k0=$(cpu_us client) c0=$(cpu_us "$name")
-	RUN_EXIT=0
+	RUN_EXIT=0 RUN_RSS='' sampler=''
+	if [ -n "${SAMPLE_RSS:-}" ] && [ "$CG_KIND" = v2 ]; then
+		rss_sampler "$CG_ROOT/$name/cgroup.procs" "$RESULTS/rss.tmp" &
+		sampler=$!
+	fi
 	out=$(timeout -k 5 "$RUN_LIMIT" "${launch[@]}" "$CLIENT" bench -q "$@" \
 		"tftp://127.0.0.1:${PORT[$name]}/$file" 2>&1) || RUN_EXIT=$?
+	if [ -n "$sampler" ]; then
+		kill "$sampler" 2>/dev/null || true
+		wait "$sampler" 2>/dev/null || true
+		RUN_RSS=$(cat "$RESULTS/rss.tmp" 2>/dev/null || true)
+	fi
 	if alive "${PID[$name]}"; then
 		wait_idle "$name"
 		server_died=''
@@ -531,7 +561,7 @@ record() {
 	for k in $SUMMARY_KEYS; do
 		if [ -n "$RUN_SUMMARY" ]; then line+=",$(kv "$k")"; else line+=","; fi
 	done
-	line+=",${6:-},$RUN_OTHERS,\"$RUN_SUMMARY\""
+	line+=",${6:-},$RUN_OTHERS,$RUN_RSS,\"$RUN_SUMMARY\""
 	echo "$line" >>"$CSV"
 	say "rep $1 $2 $3 $4: ${RUN_SUMMARY:-no summary (exit $RUN_EXIT)} server_cpu_ms=$RUN_CPU_MS${6:+ syscalls=$6}${RUN_OTHERS:+ others_cpu=$RUN_OTHERS%}"
 }
@@ -592,6 +622,22 @@ scenario_storm() {
 	done
 }
 
+# 3b: a data-centre boot storm: 10,000 clients at once, 64 KiB each (a
+# boot program's first request) and 1 MiB each (a typical network boot
+# program), against the servers that can take it: snow-owld with its
+# defaults, floor and dnsmasq.  Their peak memory is sampled.
+scenario_bigstorm() {
+	local rep=$1 name f
+	for f in 64k.bin 1m.bin; do
+		for name in $(servers_for_rep "$rep" "${BIG_SERVERS[@]}"); do
+			[ -z "${SKIP[$name]:-}" ] || continue
+			SAMPLE_RSS=1 run_client "$name" 10000 "$f" -b 1468 -t 1 -c 10000 -n 10000 \
+				--verify-file "$ROOT/$f"
+			record "$rep" bigstorm "n10000-${f%.bin}" "$name" ""
+		done
+	done
+}
+
 # 4: 1% loss and 2 ms RTT, windowsize 16; repetition R uses seed R.
 scenario_loss() {
 	local rep=$1 name
@@ -645,6 +691,7 @@ run_values() {
 		else if (m == "cpu_mib") v = $8 / mib
 		else if (m == "cpu_xfer") v = $8 / $9
 		else if (m == "sys_mib") v = $21 / mib
+		else if (m == "rss") v = $23
 		print "ok", v
 	}' "$CSV"
 }
@@ -657,13 +704,13 @@ declare -A MLABEL=(
 	[mibps]="MiB/s ↑" [seconds]="seconds ↓" [tps]="transfers/s ↑" [p99]="p99 ms ↓"
 	[first]="served on first request, % ↑" [compfail]="completed / failed (median)"
 	[cpu_mib]="server CPU ms/MiB ↓" [cpu_xfer]="server CPU ms/transfer ↓"
-	[sys_mib]="syscalls/MiB ↓")
+	[sys_mib]="syscalls/MiB ↓" [rss]="peak resident memory, MiB ↓")
 declare -A MFORMAT=(
 	[mibps]="%.1f" [seconds]="%.2f" [tps]="%.0f" [p99]="%.0f" [first]="%.0f%%"
-	[cpu_mib]="%.2f" [cpu_xfer]="%.2f" [sys_mib]="%.0f")
+	[cpu_mib]="%.2f" [cpu_xfer]="%.2f" [sys_mib]="%.0f" [rss]="%.0f")
 declare -A MDIR=(
 	[mibps]=up [seconds]=down [tps]=up [p99]=down [first]=up [compfail]=none
-	[cpu_mib]=down [cpu_xfer]=down [sys_mib]=down)
+	[cpu_mib]=down [cpu_xfer]=down [sys_mib]=down [rss]=down)
 
 # cell GROUP CASE SERVER METRIC: "NUMBER|TEXT", NUMBER "-" when there is
 # none to compare (a failure, or a run that did not happen).
@@ -784,7 +831,7 @@ report() {
 	disturbance
 	if [ -n "$STORM" ]; then
 		echo "- floor (storm only): a minimal server with no timers, logging or sandbox, files cached in memory: the kernel's cost on this machine; a yardstick, not a server, so no ratio compares with it"
-		echo "- dnsmasq (storm only): runs in a network namespace of its own, since its TFTP port is fixed at 69 (its clients run there too); --tftp-max=3000, as user $DNSMASQ_USER; it logs a line per transfer, which no option turns off ($RESULTS/dnsmasq.log)"
+		echo "- dnsmasq (storm only): runs in a network namespace of its own, since its TFTP port is fixed at 69 (its clients run there too); --tftp-max=10000, as user $DNSMASQ_USER; it logs a line per transfer, which no option turns off ($RESULTS/dnsmasq.log)"
 	fi
 	echo "- ratio = snow-owld ÷ the best other server (tftpd-hpa, atftpd, and dnsmasq in the storm; never snow-owld-alt or floor): on ↑ rows (higher is better) best = highest and a ratio above 1 favours snow-owl; on ↓ rows (lower is better) best = lowest and a ratio below 1 favours snow-owl"
 	echo "- FAIL(n): a run had n failed or unverified sessions (n = the worst repetition); no median is given then"
@@ -830,6 +877,17 @@ report() {
 		[ -z "${SKIP[$name]:-}" ] || echo "$name: not run: ${SKIP[$name]}."
 	done
 
+	if [[ " $SCENARIOS " == *" bigstorm "* ]]; then
+		table_head "3b. Data-centre boot storm: 10,000 clients at once, blksize 1468, client retry timeout 1 s" "${BIG_SERVERS[@]}"
+		for f in 64k 1m; do
+			for w in tps first p99 compfail cpu_xfer cpu_mib rss; do
+				row "10,000 × $([ $f = 1m ] && echo 1 MiB || echo 64 KiB)" bigstorm "n10000-$f" "$w"
+			done
+		done
+		echo
+		echo "snow-owld runs with its default settings. Peak resident memory: the processes of the server's cgroup together, sampled every 0.1 s."
+	fi
+
 	table_head "4. 10 MiB over a lossy link: 1% loss, 2 ms RTT, blksize 1468, windowsize 16" "${SERVERS[@]}"
 	row "seed$([ "$REPS" -gt 1 ] && echo "s 1–$REPS" || echo " 1")" loss l1d2 seconds "(w1)"
 	echo
@@ -860,7 +918,8 @@ for f in "$SNOW_OWLD" "$CLIENT" "$TFTPD_HPA" "$ATFTPD"; do
 done
 
 # Storms open one socket per session, and atftpd one per thread.
-ulimit -n 8192 || say "warning: could not raise the open-file limit (now $(ulimit -n))"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 8192 ||
+	say "warning: could not raise the open-file limit (now $(ulimit -n))"
 
 mkdir -p "$RESULTS"
 CSV=$RESULTS/runs.csv
@@ -871,7 +930,7 @@ trap 'exit 130' INT TERM
 
 cg_init
 STORM=''
-[[ " $SCENARIOS " != *" storm "* ]] || STORM=1
+[[ " $SCENARIOS " != *" storm "* && " $SCENARIOS " != *" bigstorm "* ]] || STORM=1
 [ -z "$STORM" ] || prepare_references
 say "copying the programs, creating the test files"
 make_work
@@ -884,7 +943,7 @@ if [ -n "$STORM" ]; then
 	done
 fi
 for rep in $(seq "$REPS"); do
-	for scenario in single many storm loss; do
+	for scenario in single many storm bigstorm loss; do
 		[[ " $SCENARIOS " == *" $scenario "* ]] || continue
 		say "rep $rep/$REPS: $scenario"
 		"scenario_$scenario" "$rep"

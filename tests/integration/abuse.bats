@@ -308,7 +308,7 @@ PY
 @test "1,000 RRQs from 1,000 ports with --max-transfers 50 --queue 100: never more than 50 children, all drain" {
 	make_file f 100000
 	copy_demo
-	start_server -v --max-transfers 50 --queue 100 -T 20000 --retries 2
+	start_server -v --max-transfers 50 --queue 100 -T 200000 --retries 2
 	local flag=$BATS_TEST_TMPDIR/stop out=$BATS_TEST_TMPDIR/clients
 	watch_start
 	silent_clients 1000 "$flag" "$out"

@@ -163,9 +163,6 @@ start_server() {
 		done
 		exec {lock}>&-
 		if pid_alive "$SERVER_PID" && server_bound; then
-			# Workers set up after the bind: until each has its
-			# epoll, transfer_count would count its control socket.
-			wait_for 5 workers_ready || true
 			return 0
 		fi
 		if pid_alive "$SERVER_PID"; then
@@ -315,25 +312,21 @@ activate_env() {
 	[[ -z ${UBSAN_OPTIONS-} ]] || ACT_ENV+=(-E "UBSAN_OPTIONS=$UBSAN_OPTIONS")
 }
 
-# Live transfers: each holds one socket in a process under the server, a
-# forked child (--workers 0) or a worker; a worker (the one with an epoll
-# instance) also holds its control socket.
+# Live transfers: each holds one UDP socket in a process under the
+# server, a forked child (--workers 0) or a worker.  Only UDP sockets
+# count: a worker's control socket is a UNIX one, and a worker that is
+# still starting holds nothing else.
 transfer_count() {
-	local p n=0 links
+	local p n=0 inode inodes udp
 	for p in $(server_children); do
-		links=$(ls -l "/proc/$p/fd" 2>/dev/null) || continue
-		n=$((n + $(grep -c 'socket:' <<<"$links")))
-		if grep -q 'eventpoll' <<<"$links"; then n=$((n - 1)); fi
+		inodes=$(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p')
+		[[ -n $inodes ]] || continue
+		udp=" $(awk 'FNR > 1 { printf "%s ", $10 }' "/proc/$p/net/udp" "/proc/$p/net/udp6" 2>/dev/null)"
+		for inode in $inodes; do
+			[[ $udp == *" $inode "* ]] && n=$((n + 1))
+		done
 	done
 	echo "$n"
-}
-# Every child of the server that is a worker has set up its epoll (a
-# forked transfer child has none, but none runs before a request).
-workers_ready() {
-	local p
-	for p in $(server_children); do
-		ls -l "/proc/$p/fd" 2>/dev/null | grep -q eventpoll || return 1
-	done
 }
 has_children() { [[ $(transfer_count) -gt 0 ]]; }
 no_children() { [[ $(transfer_count) -eq 0 ]]; }

@@ -92,9 +92,10 @@ upload_past() { # BYTES
 	make_file up/big 1000
 	chmod 0666 "$ROOT/up/big"
 	cp "$ROOT/up/big" "$WORK/old"
-	make_local huge $((32 * 1024 * 1024))
+	make_local huge $((256 * 1024 * 1024))
 	start_server -T 100000 --retries 2
-	# Lock-step at 512 bytes: several seconds, so there is time to kill it.
+	# Lock-step at 512 bytes: 256 MiB take some 20 s, so there is time
+	# to kill it.
 	atftp -p -l "$WORK/huge" -r up/big 127.0.0.1 "$PORT" </dev/null >"$BATS_TEST_TMPDIR/atftp.out" 2>&1 3>&- &
 	local client=$!
 	if ! wait_for 10 upload_past $((256 * 1024)); then

@@ -13,7 +13,7 @@
 static char text[METRICS_TEXT_MAX];
 
 static const struct metrics_gauges gauges = {
-	.active = 3, .queued = 1, .dropped_busy = 9, .version = "1.2.3", .root = "/srv/tftp",
+	.active = 3, .queued = 1, .dropped_busy = 9, .overflowed = 7, .version = "1.2.3", .root = "/srv/tftp",
 };
 
 static void account(struct metrics *m, unsigned op, unsigned outcome, unsigned error, uint64_t bytes,
@@ -115,6 +115,7 @@ static void test_counters(void)
 	is_int(value("snowowl_retransmits_total{op=\"rrq\"}"), 12, "retransmits by op");
 	is_int(value("snowowl_transfers_lost_total"), 4, "lost");
 	is_int(value("snowowl_requests_dropped_total"), 9, "dropped, from the gauges");
+	is_int(value("snowowl_requests_overflowed_total"), 7, "lost to a full listening buffer, from the gauges");
 	is_int(value("snowowl_transfers_active"), 3, "active gauge");
 	is_int(value("snowowl_transfers_queued"), 1, "queued gauge");
 	ok(line("# HELP snowowl_transfers_total ") && line("# TYPE snowowl_transfers_total counter\n"),

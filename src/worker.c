@@ -170,6 +170,16 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 {
 	struct xfer_report r;
 
+	/* Single-port mode: the client sent a new request on the transfer's
+	 * socket; it runs in the old one's place, under the same id. */
+	if (xfer_restart_pending(&x->t) && xfer_restart(&x->t, w->rootfd, now) == 0) {
+		if (heap_add(w, x) == 0)
+			return;
+		log_err("worker: cannot watch a transfer: %m");
+		x->t.state = XS_DONE;
+		x->t.outcome = XO_FAILED;
+	}
+
 	xfer_finish(&x->t, now);
 	xfer_report(&x->t, now, &r);
 	close(x->t.sock);	/* also leaves the epoll set */

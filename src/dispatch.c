@@ -858,8 +858,11 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 		 * request from the same port: it starts once the old transfer
 		 * is reaped.  Otherwise a retransmitted request of a live
 		 * transfer. */
-		if (d->conf->single_port && dst.rx_ns && dst.rx_ns > peers_stamp(d->live, &key))
+		if (d->conf->single_port && dst.rx_ns && dst.rx_ns > peers_stamp(d->live, &key)) {
+			log_debug("%s: next request waits for the last transfer to end",
+				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 			enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
+		}
 		return;
 	}
 	/* Queued requests that could start have started (run_queue runs

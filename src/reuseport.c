@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "reuseport.h"
 
@@ -37,7 +39,16 @@ int reuseport_enabled(int fd)
 int reuseport_check_inherited(int fd, bool from_inetd, char *why, size_t size)
 {
 	int r = reuseport_enabled(fd);
+	struct stat st;
 
+	if (r == 1 && fstat(fd, &st) == 0 && st.st_uid != geteuid()) {
+		snprintf(why, size,
+			 "--single-port: the listening socket (fd %d) belongs to uid %u and snow-owld "
+			 "runs as uid %u; the kernel shares a port only among one user's sockets: run "
+			 "snow-owld as uid %u (with systemd: snow-owl.service.d/single-port.conf)",
+			 fd, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)st.st_uid);
+		return -EPERM;
+	}
 	if (r == 1)
 		return 0;
 	if (r < 0)

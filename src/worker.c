@@ -172,6 +172,7 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 
 	/* Single-port mode: the client sent a new request on the transfer's
 	 * socket; it runs in the old one's place, under the same id. */
+	xfer_drain(&x->t, &w->rx);
 	if (xfer_restart_pending(&x->t) && xfer_restart(&x->t, w->rootfd, now) == 0) {
 		if (heap_add(w, x) == 0)
 			return;
@@ -180,9 +181,11 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 		x->t.outcome = XO_FAILED;
 	}
 
+	/* Closed at once after the last look at it: in single-port mode the
+	 * client's next request reaches the listener from then on. */
+	close(x->t.sock);	/* also leaves the epoll set */
 	xfer_finish(&x->t, now);
 	xfer_report(&x->t, now, &r);
-	close(x->t.sock);	/* also leaves the epoll set */
 	if (w->ndone == DONE_MAX)
 		flush_done(w);
 	w->done[w->ndone].id = x->id;

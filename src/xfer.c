@@ -828,8 +828,16 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 {
 	unsigned op = packet_opcode(buf, len);
 
-	if (xfer_done(t))
+	if (xfer_done(t)) {
+		/* Single-port mode: the client's next request, come before
+		 * the socket was closed (xfer_drain()). */
+		if ((op == OP_RRQ || op == OP_WRQ) && t->conf->single_port && !t->next_req &&
+		    len < xfer_rx_size(t) && (t->next_req = malloc(len)) != NULL) {
+			memcpy(t->next_req, buf, len);
+			t->next_len = len;
+		}
 		return;
+	}
 	if ((op == OP_RRQ || op == OP_WRQ) && t->conf->single_port) {
 		on_request(t, buf, len);
 		return;
@@ -1131,7 +1139,7 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		return 0;
 	}
 	now = xfer_now_us();
-	for (int i = 0; i < r && !xfer_done(t); i++) {
+	for (int i = 0; i < r && (!xfer_done(t) || t->conf->single_port); i++) {
 		size_t n = rx->msg[i].msg_len;
 
 		/* A truncated datagram is larger than any valid one. */
@@ -1140,6 +1148,12 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		xfer_on_packet(t, rx->iov[i].iov_base, n, now);
 	}
 	return r;
+}
+
+void xfer_drain(struct transfer *t, struct xfer_rx *rx)
+{
+	if (t->conf->single_port && !t->next_req && t->sock >= 0 && rx->buf)
+		xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 }
 
 unsigned xfer_rx_want(const struct transfer *t)
@@ -1179,8 +1193,14 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 		uint64_t now = xfer_now_us();
 
 		if (xfer_done(t)) {
-			if (!xfer_restart_pending(t))
+			xfer_drain(t, rx);
+			if (!xfer_restart_pending(t)) {
+				/* In single-port mode the client's next
+				 * request reaches the listener from now on. */
+				close(sock);
+				t->sock = -1;
 				break;
+			}
 			/* The new request may need larger buffers. */
 			xfer_rx_free(rx);
 			if (xfer_restart(t, rootfd, now) == 0 &&

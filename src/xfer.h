@@ -213,6 +213,14 @@ unsigned xfer_rx_want(const struct transfer *t);
  */
 int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags);
 
+/*
+ * Single-port mode, before an ended transfer's socket is closed: take a
+ * request the client has already sent for its next file (from the same
+ * port), so that it restarts the transfer instead of being lost with the
+ * socket.
+ */
+void xfer_drain(struct transfer *t, struct xfer_rx *rx);
+
 /* The engine's clock: CLOCK_MONOTONIC in microseconds. */
 uint64_t xfer_now_us(void);
 

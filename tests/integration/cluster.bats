@@ -227,7 +227,8 @@ spread_and_failover() {
 		table ip svc {
 			chain pre {
 				type nat hook prerouting priority dstnat;
-				ip daddr 10.99.0.1 udp dport 69 dnat to numgen random mod 3 map { 0 : 10.81.0.2, 1 : 10.82.0.2, 2 : 10.83.0.2 }
+				ip daddr 10.99.0.1 udp dport 69 dnat to numgen random mod 3 map {
+					0 : 10.81.0.2, 1 : 10.82.0.2, 2 : 10.83.0.2 }
 			}
 		}
 	EOF

@@ -380,3 +380,40 @@ PY
 @test "the shipped systemd drop-in sets ReusePort=yes" {
 	grep -qx 'ReusePort=yes' "$TOP_SRCDIR/systemd/snow-owl.socket.d/single-port.conf"
 }
+
+@test "contrib/kubernetes: the pods' snow-owld arguments and configuration pass --check-config" {
+	is_root || skip "the configuration chroots transfers (-s), which needs root"
+	local k=$TOP_SRCDIR/contrib/kubernetes conf=$BATS_TEST_TMPDIR/snow-owl.conf args
+	# The ConfigMap's snow-owl.conf, and the container's arguments with
+	# the paths it mounts mapped to this test's.
+	python3 - "$k" "$conf" "$ROOT" >"$BATS_TEST_TMPDIR/args" <<'PY'
+import json, re, sys
+k, conf, root = sys.argv[1:]
+lines = open(k + "/configmap.yaml").read().splitlines()
+i = lines.index("  snow-owl.conf: |")
+body = []
+for line in lines[i + 1:]:
+    if line.strip() and not line.startswith("    "):
+        break
+    body.append(line[4:])
+open(conf, "w").write("\n".join(body) + "\n")
+dep = open(k + "/deployment.yaml").read()
+args = json.loads(re.search(r"^\s*args: (\[.*\])$", dep, re.M).group(1))
+mount = re.search(r"- name: config\n\s*mountPath: (\S+)", dep).group(1)
+data = re.search(r"- name: images\n\s*mountPath: (\S+)", dep).group(1)
+for a in args:
+    print(a.replace(mount + "/", conf.rsplit("/", 1)[0] + "/").replace(data, root))
+PY
+	mapfile -t args <"$BATS_TEST_TMPDIR/args"
+	[[ ${#args[@]} -eq 3 && ${args[0]} == --config && ${args[1]} == "$conf" ]]
+	"$SNOW_OWLD" "${args[@]}" --check-config
+	"$SNOW_OWLD" "${args[@]}" --print-config >"$BATS_TEST_TMPDIR/effective"
+	grep -qx 'single-port = yes' "$BATS_TEST_TMPDIR/effective"
+	grep -qx 'foreground = yes' "$BATS_TEST_TMPDIR/effective"
+	grep -qx 'address = 0.0.0.0:69' "$BATS_TEST_TMPDIR/effective"
+	# UDP port 69 in the pod and in the Service, which targets it by name.
+	grep -A2 'containerPort: 69' "$k/deployment.yaml" | grep -q 'protocol: UDP'
+	grep -q 'protocol: UDP' "$k/service.yaml"
+	grep -q 'targetPort: tftp' "$k/service.yaml"
+	grep -q 'name: tftp' "$k/deployment.yaml"
+}

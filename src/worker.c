@@ -166,6 +166,8 @@ static void flush_done(struct worker *w)
 	w->ndone = 0;
 }
 
+static void watch_room(struct worker *w, struct wx *x);
+
 static void finish(struct worker *w, struct wx *x, uint64_t now)
 {
 	struct xfer_report r;
@@ -174,8 +176,10 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 	 * socket; it runs in the old one's place, under the same id. */
 	xfer_drain(&x->t, &w->rx);
 	if (xfer_restart_pending(&x->t) && xfer_restart(&x->t, w->rootfd, now) == 0) {
-		if (heap_add(w, x) == 0)
+		if (heap_add(w, x) == 0) {
+			watch_room(w, x);
 			return;
+		}
 		log_err("worker: cannot watch a transfer: %m");
 		x->t.state = XS_DONE;
 		x->t.outcome = XO_FAILED;

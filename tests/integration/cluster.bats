@@ -196,6 +196,8 @@ spread_and_failover() {
 	}
 	kill_server "${NS_PIDS[-1]}" # s3, the last started
 	"$remove"
+	counts "s3 killed and removed"
+	pid_alive "${NS_PIDS[-1]}" && { echo "s3 still runs" >&2; false; }
 	wait "$bench" || true
 	out=$(cat "$BATS_TEST_TMPDIR/b.out")
 	echo "$out"

@@ -445,6 +445,12 @@ static void enter_sandbox(const struct dispatcher *d, const struct sandbox_conf 
 	}
 }
 
+/* Single-port mode: a transfer a new request replaced counts as one. */
+static void report_replaced(const struct xfer_report *r, void *arg)
+{
+	report_send(*(int *)arg, r);
+}
+
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
@@ -456,7 +462,7 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		close(d->pfd[i].fd);
 	close(d->report_rd);
 	enter_sandbox(d, &d->conf->sandbox, rootfd);
-	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep);
+	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
 	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
 }
@@ -541,14 +547,17 @@ static int pick_worker(const struct dispatcher *d)
 
 /* A worker's transfer ended, with its report, or without one (NULL): the
  * worker died with it. */
-static void forget_transfer(struct dispatcher *d, uint32_t id, const struct xfer_report *r)
+static void forget_transfer(struct dispatcher *d, uint32_t id, const struct xfer_report *r, bool more)
 {
 	struct wxfer *x = &d->wx[id - 1];
 
-	d->wk[x->worker].load--;
-	x->worker = -1;
-	d->wx_free[d->wx_nfree++] = id;
-	peers_remove_pid(d->live, (pid_t)id);
+	/* more: a new request replaced the transfer, which goes on. */
+	if (!more) {
+		d->wk[x->worker].load--;
+		x->worker = -1;
+		d->wx_free[d->wx_nfree++] = id;
+		peers_remove_pid(d->live, (pid_t)id);
+	}
 	if (r)
 		metrics_account(&d->metrics, r);
 	else
@@ -579,10 +588,10 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 			}
 			if (report_decode(done[k].report, REPORT_SIZE, &r) < 0) {
 				log_warn("worker %ld sent a malformed transfer report", (long)d->wk[i].pid);
-				forget_transfer(d, id, NULL);
+				forget_transfer(d, id, NULL, false);
 				continue;
 			}
-			forget_transfer(d, id, &r);
+			forget_transfer(d, id, &r, done[k].more != 0);
 		}
 		d->last_activity_us = now;
 	}
@@ -615,7 +624,7 @@ static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
 		if (d->wx[k].worker != i)
 			continue;
 		abort_orphan(d, &d->wx[k]);
-		forget_transfer(d, k + 1, NULL);
+		forget_transfer(d, k + 1, NULL, false);
 		lost++;
 	}
 	/* A worker that leaves while the server stops (a terminal's ^C

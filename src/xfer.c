@@ -1171,7 +1171,7 @@ unsigned xfer_rx_want(const struct transfer *t)
  * (MSG_WAITFORONE), so a window of ACKs or DATA costs one call.
  */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer, struct xfer_report *rep)
+	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg)
 {
 	struct transfer *t = malloc(sizeof(*t));
 	struct xfer_rx *rx = malloc(sizeof(*rx));
@@ -1200,6 +1200,10 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 				close(sock);
 				t->sock = -1;
 				break;
+			}
+			if (replaced) {
+				xfer_report(t, now, rep);
+				replaced(rep, arg);
 			}
 			/* The new request may need larger buffers. */
 			xfer_rx_free(rx);

@@ -227,9 +227,12 @@ uint64_t xfer_now_us(void);
 /*
  * Drive one transfer to its end on the calling thread (fork mode), with
  * the process title following its progress; its record goes to *rep.
+ * In single-port mode, replaced (when not NULL) gets the record of each
+ * transfer that a new request from the client replaced on the socket.
  */
+typedef void xfer_replaced_fn(const struct xfer_report *r, void *arg);
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer, struct xfer_report *rep);
+	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg);
 
 const char *xfer_outcome_name(enum xfer_outcome o);
 

@@ -230,7 +230,7 @@ check_model() {
 	local w fam
 	for w in 1 0; do
 		for fam in "" -6; do
-			start_server --single-port --workers "$w" -v
+			start_server --single-port --workers "$w" -v --metrics "$BATS_TEST_TMPDIR/m.prom"
 			run sp_client $fam switch a.bin b.bin "$WORK/b"
 			echo "$output"
 			assert_status 0
@@ -239,6 +239,9 @@ check_model() {
 			wait_log 'file="b.bin".*outcome=complete'
 			wait_log 'file="a.bin".*outcome=aborted detail="replaced by a new request"'
 			stop_server
+			# Both count, the replaced one as aborted.
+			grep -qx 'snowowl_transfers_total{op="rrq",outcome="aborted"} 1' "$BATS_TEST_TMPDIR/m.prom"
+			grep -qx 'snowowl_transfers_total{op="rrq",outcome="complete"} 1' "$BATS_TEST_TMPDIR/m.prom"
 		done
 	done
 }
@@ -250,7 +253,7 @@ check_model() {
 	make_upload_dir
 	local w ms
 	for w in 1 0; do
-		start_server --single-port --workers "$w" -c -v
+		start_server --single-port --workers "$w" -c -v --metrics "$BATS_TEST_TMPDIR/m.prom"
 		run sp_client get a.bin "$WORK/a" get b.bin "$WORK/b" put up/c.bin "$WORK/c.bin" \
 			get a.bin "$WORK/a2" put up/d.bin "$WORK/c.bin" put up/e.bin "$WORK/c.bin" get b.bin "$WORK/b2"
 		echo "$output"
@@ -271,6 +274,9 @@ check_model() {
 		wait_for 5 log_count_is 'outcome=complete' 7
 		refute grep -Eq 'outcome=(aborted|timeout|failed)' "$SERVER_LOG"
 		stop_server
+		# Every transfer counts, those started on an ended one's socket too.
+		grep -qx 'snowowl_transfers_total{op="rrq",outcome="complete"} 4' "$BATS_TEST_TMPDIR/m.prom"
+		grep -qx 'snowowl_transfers_total{op="wrq",outcome="complete"} 3' "$BATS_TEST_TMPDIR/m.prom"
 		rm -f "$ROOT"/up/*
 	done
 }

@@ -17,6 +17,14 @@
  * slot frees.  A full queue drops the request silently: the client
  * retransmits it, and an ERROR would abort a PXE boot for good.
  *
+ * In single-port mode (--single-port, reuseport.h) each transfer socket is
+ * bound to the listening port itself, beside the listener.  A request
+ * that reaches the listener from a client whose transfer is live either
+ * came before that transfer's socket existed (a retransmission: dropped,
+ * as above) or after the socket was closed (the client reuses its port
+ * for its next file: it waits in the queue until the old transfer has
+ * been reaped).  The kernel's receive time of each request tells which.
+ *
  * The dispatcher stays root (when started as root) because every child
  * needs chroot and setuid/setgid to enter its sandbox; it touches no
  * untrusted data beyond the two-byte opcode and the packet addresses.
@@ -47,6 +55,7 @@
 #include "packet.h"
 #include "peers.h"
 #include "report.h"
+#include "reuseport.h"
 #include "server.h"
 #include "worker.h"
 
@@ -181,8 +190,10 @@ struct dispatcher {
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
-	/* Packet info, and the count of datagrams the buffer dropped. */
-	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
+	/* Packet info, the count of datagrams the buffer dropped, and in
+	 * single-port mode the receive time. */
+	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) +
+			       CMSG_SPACE(sizeof(struct timespec))];
 	uint32_t ovfl_seen[SERVER_LISTEN_MAX];	/* SO_RXQ_OVFL count last read, per listener */
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
 };
@@ -217,7 +228,7 @@ static int want_pktinfo(int fd, int family)
 	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 }
 
-static int bind_listener(const union sockaddr_any *a, socklen_t len)
+static int bind_listener(const union sockaddr_any *a, socklen_t len, bool shared)
 {
 	int one = 1;
 	char buf[ADDR_STR_MAX];
@@ -230,6 +241,9 @@ static int bind_listener(const union sockaddr_any *a, socklen_t len)
 		goto fail;
 	if (a->sa.sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	/* Single-port mode: transfer sockets join the port (reuseport.h). */
+	if (shared && reuseport_enable(fd) < 0)
 		goto fail;
 	if (want_pktinfo(fd, a->sa.sa_family) < 0 || bind(fd, &a->sa, len) < 0)
 		goto fail;
@@ -270,7 +284,7 @@ static int open_listeners(struct dispatcher *d)
 		int fd;
 
 		if (c->mode == SERVER_STANDALONE) {
-			fd = bind_listener(&c->listen[i], c->listen_len[i]);
+			fd = bind_listener(&c->listen[i], c->listen_len[i], c->single_port);
 			d->family[i] = c->listen[i].sa.sa_family;
 		} else {
 			fd = adopt_listener(c->inherited[i], &d->family[i]);
@@ -283,6 +297,21 @@ static int open_listeners(struct dispatcher *d)
 		set_rcvbuf(fd, c->rcvbuf);
 		/* Each datagram then tells how many the full buffer dropped. */
 		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){ 1 }, sizeof(int));
+		if (c->single_port) {
+			char why[400];
+			int one = 1;
+
+			if (c->mode != SERVER_STANDALONE &&
+			    reuseport_check_inherited(fd, c->mode == SERVER_INETD, why, sizeof(why)) < 0) {
+				log_err("%s", why);
+				return -1;
+			}
+			/* The receive time of each request (admit()). */
+			if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+				log_err("cannot enable receive times: %m");
+				return -1;
+			}
+		}
 		d->pfd[i].fd = fd;
 		d->pfd[i].events = POLLIN;
 		d->nfd++;
@@ -295,6 +324,7 @@ static int open_listeners(struct dispatcher *d)
 /* Where a datagram was sent, from its packet info. */
 struct dest {
 	union sockaddr_any local;	/* address to reply from */
+	uint64_t rx_ns;			/* receive time (CLOCK_REALTIME), or 0 */
 	struct in_addr header, spec;	/* IPv4: header destination, local address */
 };
 
@@ -307,6 +337,14 @@ static int dest_of(struct msghdr *mh, int family, struct dest *dst)
 	union sockaddr_any *local = &dst->local;
 
 	memset(dst, 0, sizeof(*dst));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			dst->rx_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		}
+	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
@@ -360,6 +398,15 @@ static bool is_broadcast(const struct dest *dst)
 
 /* ---- Transfers ---------------------------------------------------------- */
 
+/* When a transfer socket was made, on the clock of SO_TIMESTAMPNS. */
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned high)
 {
 	unsigned span = high - low + 1, start = arc4random_uniform(span);
@@ -381,11 +428,11 @@ static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned h
 
 /* Socket for one transfer: from the request's local address, to the
  * peer; on a port in low..high when low is set, else on local's port
- * (0: any).  flags: SOCK_NONBLOCK for a worker, which waits in epoll
- * (polling a blocking UDP socket costs a look at its queue's first
- * datagram each time). */
+ * (0: any; in single-port mode, shared, the listener's).  flags:
+ * SOCK_NONBLOCK for a worker, which waits in epoll (polling a blocking
+ * UDP socket costs a look at its queue's first datagram each time). */
 static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *peer,
-			   unsigned low, unsigned high, int flags)
+			   unsigned low, unsigned high, int flags, bool shared)
 {
 	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0);
 	int zero = 0, r;
@@ -394,7 +441,9 @@ static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *
 		return -errno;
 	if (local->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&local->sin6.sin6_addr))
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (low)
+	if (shared && reuseport_enable(fd) < 0)
+		r = -errno;
+	else if (low)
 		r = bind_port(fd, local, low, high);
 	else
 		r = bind(fd, &local->sa, addr_len(&local->sa)) < 0 ? -errno : 0;
@@ -423,6 +472,12 @@ static void enter_sandbox(const struct dispatcher *d, const struct sandbox_conf 
 	}
 }
 
+/* Single-port mode: a transfer a new request replaced counts as one. */
+static void report_replaced(const struct xfer_report *r, void *arg)
+{
+	report_send(*(int *)arg, r);
+}
+
 static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		  const union sockaddr_any *peer)
 {
@@ -434,7 +489,7 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 		close(d->pfd[i].fd);
 	close(d->report_rd);
 	enter_sandbox(d, &d->conf->sandbox, rootfd);
-	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep);
+	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
 	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
 }
@@ -522,14 +577,17 @@ static int pick_worker(const struct dispatcher *d)
 
 /* A worker's transfer ended, with its report, or without one (NULL): the
  * worker died with it. */
-static void forget_transfer(struct dispatcher *d, uint32_t id, const struct xfer_report *r)
+static void forget_transfer(struct dispatcher *d, uint32_t id, const struct xfer_report *r, bool more)
 {
 	struct wxfer *x = &d->wx[id - 1];
 
-	d->wk[x->worker].load--;
-	x->worker = -1;
-	d->wx_free[d->wx_nfree++] = id;
-	peers_remove_pid(d->live, (pid_t)id);
+	/* more: a new request replaced the transfer, which goes on. */
+	if (!more) {
+		d->wk[x->worker].load--;
+		x->worker = -1;
+		d->wx_free[d->wx_nfree++] = id;
+		peers_remove_pid(d->live, (pid_t)id);
+	}
 	if (r)
 		metrics_account(&d->metrics, r);
 	else
@@ -560,10 +618,10 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 			}
 			if (report_decode(done[k].report, REPORT_SIZE, &r) < 0) {
 				log_warn("worker %ld sent a malformed transfer report", (long)d->wk[i].pid);
-				forget_transfer(d, id, NULL);
+				forget_transfer(d, id, NULL, false);
 				continue;
 			}
-			forget_transfer(d, id, &r);
+			forget_transfer(d, id, &r, done[k].more != 0);
 		}
 		d->last_activity_us = now;
 	}
@@ -571,11 +629,11 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 
 /* Tell the client of a transfer whose worker died, from the transfer's
  * own port (free again, since the socket died with the worker). */
-static void abort_orphan(struct wxfer *x)
+static void abort_orphan(const struct dispatcher *d, struct wxfer *x)
 {
 	uint8_t buf[64];
 	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, "Transfer interrupted");
-	int fd = transfer_socket(&x->local, &x->peer, 0, 0, 0);
+	int fd = transfer_socket(&x->local, &x->peer, 0, 0, 0, d->conf->single_port);
 
 	if (fd < 0)
 		return;
@@ -595,8 +653,8 @@ static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
 	for (unsigned k = 0; k < d->conf->max_transfers; k++) {
 		if (d->wx[k].worker != i)
 			continue;
-		abort_orphan(&d->wx[k]);
-		forget_transfer(d, k + 1, NULL);
+		abort_orphan(d, &d->wx[k]);
+		forget_transfer(d, k + 1, NULL, false);
 		lost++;
 	}
 	/* A worker that leaves while the server stops (a terminal's ^C
@@ -661,15 +719,18 @@ static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, con
 	char pbuf[ADDR_STR_MAX];
 	int w = pick_worker(d), sock, r;
 	socklen_t slen = sizeof(*local);
+	uint64_t made_ns;
 	uint32_t id;
 
 	if (w < 0 || d->wx_nfree == 0)
 		return -EAGAIN;
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, SOCK_NONBLOCK);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, SOCK_NONBLOCK,
+			       d->conf->single_port);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
 	}
+	made_ns = realtime_ns();
 	getsockname(sock, &local->sa, &slen);
 	id = d->wx_free[d->wx_nfree - 1];
 	r = worker_handoff(d->wk[w].ctl, id, sock, req, len, peer);
@@ -683,6 +744,7 @@ static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, con
 	d->wx[id - 1] = (struct wxfer){ .worker = w, .peer = *peer, .local = *local };
 	d->wk[w].load++;
 	peers_add(d->live, key, (pid_t)id);
+	peers_set_stamp(d->live, key, made_ns);
 	d->status_dirty = true;
 	return 0;
 }
@@ -692,16 +754,19 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 		 const union sockaddr_any *peer, union sockaddr_any *local)
 {
 	char pbuf[ADDR_STR_MAX];
+	uint64_t made_ns;
 	int sock;
 	pid_t pid;
 
 	if (d->conf->workers)
 		return spawn_in_worker(d, key, req, len, peer, local);
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0);
+	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0,
+			       d->conf->single_port);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
 	}
+	made_ns = realtime_ns();
 	pid = fork();
 	if (pid == 0)
 		child(d, sock, req, len, peer);
@@ -711,6 +776,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 		return -errno;
 	}
 	peers_add(d->live, key, pid);
+	peers_set_stamp(d->live, key, made_ns);
 	d->status_dirty = true;
 	return 0;
 }
@@ -764,7 +830,9 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 		/* since_us may be a little after now (taken later in the batch). */
 		bool stale = now > p->since_us && now - p->since_us > QUEUE_AGE_US;
 
-		if (!p->used || (!stale && !has_room(d, &p->key)))
+		/* A client's next request waits for its last transfer to end
+		 * (single-port mode: admit()). */
+		if (!p->used || (!stale && (!has_room(d, &p->key) || peers_has(d->live, &p->key))))
 			continue;
 		if (!stale && spawn(d, &p->key, p->buf, p->len, &p->peer, &p->local) == -EAGAIN)
 			break;	/* the workers are saturated: later, in order */
@@ -779,6 +847,18 @@ static void run_queue(struct dispatcher *d, uint64_t now)
 		d->q_head = (d->q_head + 1) % qmax;
 		d->q_len--;
 	}
+}
+
+/* Single-port mode: transfers reply from the listener's port. */
+static void set_port(union sockaddr_any *local, const union sockaddr_any *listener)
+{
+	in_port_t port = listener->sa.sa_family == AF_INET6 ? listener->sin6.sin6_port
+							     : listener->sin.sin_port;
+
+	if (local->sa.sa_family == AF_INET6)
+		local->sin6.sin6_port = port;
+	else
+		local->sin.sin_port = port;
 }
 
 static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, uint64_t now)
@@ -805,12 +885,25 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 	} else if (is_broadcast(&dst)) {
 		return;
 	}
+	if (d->conf->single_port)
+		set_port(&dst.local, &d->bound[idx]);
 	d->last_activity_us = now;
 	peers_key(&peer->sa, &key);
-	if (peers_has(d->live, &key))
-		return;	/* a retransmitted request of a live transfer */
 	if (peers_has(d->queued, &key))
 		return;
+	if (peers_has(d->live, &key)) {
+		/* Single-port mode: received after the transfer's socket was
+		 * made, so that socket is closed and this is the client's next
+		 * request from the same port: it starts once the old transfer
+		 * is reaped.  Otherwise a retransmitted request of a live
+		 * transfer. */
+		if (d->conf->single_port && dst.rx_ns && dst.rx_ns > peers_stamp(d->live, &key)) {
+			log_debug("%s: next request waits for the last transfer to end",
+				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+			enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
+		}
+		return;
+	}
 	/* Queued requests that could start have started (run_queue runs
 	 * after every reap), so a request with room goes first. */
 	if (!has_room(d, &key) ||

@@ -18,6 +18,7 @@
 struct entry {
 	struct peer_key key;
 	pid_t pid;
+	uint64_t stamp;		/* peers_set_stamp() */
 	int next_key, next_pid;	/* chains; next_key doubles as the free list */
 };
 
@@ -130,12 +131,32 @@ unsigned peers_count(const struct peers *p)
 	return p->count;
 }
 
-bool peers_has(const struct peers *p, const struct peer_key *k)
+static int find(const struct peers *p, const struct peer_key *k)
 {
 	for (int i = p->by_key[hash_key(k, true) & p->mask]; i != NIL; i = p->e[i].next_key)
 		if (same_key(&p->e[i].key, k))
-			return true;
-	return false;
+			return i;
+	return NIL;
+}
+
+bool peers_has(const struct peers *p, const struct peer_key *k)
+{
+	return find(p, k) != NIL;
+}
+
+void peers_set_stamp(struct peers *p, const struct peer_key *k, uint64_t stamp)
+{
+	int i = find(p, k);
+
+	if (i != NIL)
+		p->e[i].stamp = stamp;
+}
+
+uint64_t peers_stamp(const struct peers *p, const struct peer_key *k)
+{
+	int i = find(p, k);
+
+	return i == NIL ? 0 : p->e[i].stamp;
 }
 
 static int *counter_slot(const struct peers *p, const struct peer_key *k)
@@ -180,6 +201,7 @@ int peers_add(struct peers *p, const struct peer_key *k, pid_t pid)
 	p->free_e = p->e[i].next_key;
 	p->e[i].key = *k;
 	p->e[i].pid = pid;
+	p->e[i].stamp = 0;
 	hk = hash_key(k, true) & p->mask;
 	hp = (unsigned)pid & p->mask;
 	p->e[i].next_key = p->by_key[hk];

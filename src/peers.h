@@ -34,6 +34,9 @@ bool peers_has(const struct peers *p, const struct peer_key *k);
 unsigned peers_client_count(const struct peers *p, const struct peer_key *k);
 /* Returns 0, -ENOSPC when full, -EEXIST when k is already live. */
 int peers_add(struct peers *p, const struct peer_key *k, pid_t pid);
+/* A number kept with k's entry (0 until set; 0 for an unknown k). */
+void peers_set_stamp(struct peers *p, const struct peer_key *k, uint64_t stamp);
+uint64_t peers_stamp(const struct peers *p, const struct peer_key *k);
 /* Call fn for every live pid. */
 void peers_each_pid(const struct peers *p, void (*fn)(pid_t pid, void *arg), void *arg);
 /* Forget the transfer of pid; false when unknown. */

@@ -53,6 +53,7 @@ struct server_conf {
 	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
+	bool single_port;		/* transfers answer from the listening port */
 	unsigned workers;		/* pre-forked workers; 0: a child per transfer */
 	struct server_root roots[SERVER_ROOTS_MAX];
 	unsigned nroots;

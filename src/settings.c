@@ -144,6 +144,9 @@ static const struct setting table[] = {
 	  .help = "serve clients in CIDR from DIR instead of ROOT (repeatable)" },
 	{ .name = "port-range", .flag = 'R', CUSTOM(port_range), .arg = "LOW:HIGH",
 	  .help = "transfer sockets use ports in this range" },
+	{ .name = "single-port", BOOL(srv.single_port),
+	  .help = "every transfer answers from the address and port its\n"
+		  "request came to (NAT, containers, load balancers)" },
 	{ .name = "idle-timeout", .alias = "timeout", .flag = 't', UINT(srv.idle_timeout_s, 0, 86400 * 365),
 	  .arg = "SECS", .help = "systemd/inetd modes: exit after SECS idle; 0: never" },
 	{ .name = "max-transfers", CUSTOM(max_transfers), .arg = "N|auto",
@@ -777,6 +780,11 @@ int settings_finish(struct settings *s, char *err, size_t size)
 	c->family = s->ipv4 ? AF_INET : s->ipv6 ? AF_INET6 : AF_UNSPEC;
 	c->daemonize = s->listen && !s->foreground;	/* -L implies -l, as in tftpd-hpa */
 	c->xfer.allow_write = !s->read_only;
+	c->xfer.single_port = c->single_port;
+	if (c->single_port && c->port_low) {
+		snprintf(err, size, "single-port and port-range exclude each other");
+		return -EINVAL;
+	}
 	if (c->xfer.rto_max_us < c->xfer.rto_us)
 		c->xfer.rto_max_us = c->xfer.rto_us;
 	c->sandbox.writable = c->xfer.allow_write;

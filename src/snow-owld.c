@@ -21,6 +21,7 @@
 #include "log.h"
 #include "path.h"
 #include "remap.h"
+#include "reuseport.h"
 #include "settings.h"
 
 static const char usage_text[] =
@@ -90,6 +91,14 @@ static int inherit_sockets(struct server_conf *c)
 		 * nothing is ever written to a client by accident. */
 		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
 		int null = open("/dev/null", O_RDWR);
+		char why[400];
+
+		/* --single-port cannot work on this socket (reuseport.h): say
+		 * so on the standard error the launcher gave, unless that is
+		 * the socket itself, before it goes (the log has it too). */
+		if (c->single_port && sd_is_socket(STDERR_FILENO, AF_UNSPEC, 0, -1) <= 0 &&
+		    reuseport_check_inherited(STDIN_FILENO, true, why, sizeof(why)) < 0)
+			fprintf(stderr, "snow-owld: %s\n", why);
 
 		if (fd < 0 || null < 0)
 			return -1;

@@ -166,17 +166,45 @@ static void flush_done(struct worker *w)
 	w->ndone = 0;
 }
 
+static void watch_room(struct worker *w, struct wx *x);
+
+static void add_done(struct worker *w, uint32_t id, const struct xfer_report *r, uint32_t more)
+{
+	if (w->ndone == DONE_MAX)
+		flush_done(w);
+	w->done[w->ndone].id = id;
+	w->done[w->ndone].more = more;
+	report_encode(r, w->done[w->ndone++].report);
+}
+
 static void finish(struct worker *w, struct wx *x, uint64_t now)
 {
 	struct xfer_report r;
 
+	/* Single-port mode: the client sent a new request on the transfer's
+	 * socket; it runs in the old one's place, under the same id. */
+	xfer_drain(&x->t, &w->rx);
+	if (xfer_restart_pending(&x->t)) {
+		/* The replaced transfer counts as one of its own. */
+		xfer_report(&x->t, now, &r);
+		add_done(w, x->id, &r, 1);
+	}
+	if (xfer_restart_pending(&x->t) && xfer_restart(&x->t, w->rootfd, now) == 0) {
+		if (heap_add(w, x) == 0) {
+			watch_room(w, x);
+			return;
+		}
+		log_err("worker: cannot watch a transfer: %m");
+		x->t.state = XS_DONE;
+		x->t.outcome = XO_FAILED;
+	}
+
+	/* Closed at once after the last look at it: in single-port mode the
+	 * client's next request reaches the listener from then on. */
+	close(x->t.sock);	/* also leaves the epoll set */
 	xfer_finish(&x->t, now);
 	xfer_report(&x->t, now, &r);
-	close(x->t.sock);	/* also leaves the epoll set */
-	if (w->ndone == DONE_MAX)
-		flush_done(w);
-	w->done[w->ndone].id = x->id;
-	report_encode(&r, w->done[w->ndone++].report);
+	add_done(w, x->id, &r, 0);
 	w->ntransfers--;
 	free(x);
 }
@@ -217,8 +245,7 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 		struct xfer_report r = { .pid = (uint32_t)getpid(), .op = OP_RRQ, .outcome = XO_FAILED };
 
 		close(sock);
-		w->done[w->ndone].id = h->id;
-		report_encode(&r, w->done[w->ndone++].report);
+		add_done(w, h->id, &r, 0);
 		return;
 	}
 	w->ntransfers++;

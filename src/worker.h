@@ -9,7 +9,7 @@
  * SCM_RIGHTS.  The worker owns the socket from then on.
  *
  * Worker -> dispatcher: arrays of struct worker_done, one entry per
- * transfer that has ended, with its report (report.h, encoded), so the
+ * transfer that has ended (or was replaced on its socket), with its report (report.h, encoded), so the
  * dispatcher can free the client's slot and count the transfer.
  *
  * End of file on the worker's side means "take no more transfers": the
@@ -35,6 +35,9 @@ struct worker_handoff {
 
 struct worker_done {
 	uint32_t id;
+	/* 1: a new request from the client replaced the transfer (single-port
+	 * mode), which goes on under the same id; 0: it has ended. */
+	uint32_t more;
 	uint8_t report[REPORT_SIZE];	/* report_encode() */
 };
 

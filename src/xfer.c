@@ -767,9 +767,17 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	addr_format(peer, t->peer, sizeof(t->peer));
 	strcpy(t->name, "-");
 	strcpy(t->mode_name, "-");
+	memcpy(&t->peer_sa, peer, addr_len(peer));
 	/* Known even for a malformed request: the dispatcher admits only
 	 * these two opcodes. */
 	t->op = packet_opcode(req_buf, len) == OP_WRQ ? OP_WRQ : OP_RRQ;
+	if (conf->single_port) {
+		t->req = malloc(len);
+		if (!t->req)
+			return refuse(t, ERR_UNDEFINED, "Out of memory");
+		memcpy(t->req, req_buf, len);
+		t->req_len = len;
+	}
 
 	r = packet_parse_request(req_buf, len, &req);
 	if (r == -EINVAL)
@@ -817,12 +825,68 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	return xfer_done(t) ? -1 : 0;
 }
 
+/*
+ * Single-port mode: the client's requests come to its transfer's socket.
+ * The same bytes again are a retransmission of the request that started
+ * the transfer: ignored.  Anything else is a new request that replaces
+ * the transfer, as in dnsmasq (a client that restarts has given up on
+ * the old one), and so is any request once an upload is complete and
+ * only dallying.
+ */
+static void on_request(struct transfer *t, const uint8_t *buf, size_t len)
+{
+	if (t->state != XS_DALLY && len == t->req_len && memcmp(buf, t->req, len) == 0)
+		return;
+	/* The driver passes a datagram too large for its buffer with the
+	 * buffer's length: not a request it can judge. */
+	if (len >= xfer_rx_size(t))
+		return;
+	t->next_req = malloc(len);
+	if (!t->next_req)
+		return;
+	memcpy(t->next_req, buf, len);
+	t->next_len = len;
+	if (t->state == XS_DALLY) {
+		end(t, XO_COMPLETE);
+	} else {
+		snprintf(t->detail, sizeof(t->detail), "replaced by a new request");
+		end(t, XO_ABORTED);
+	}
+}
+
+int xfer_restart(struct transfer *t, int rootfd, uint64_t now)
+{
+	const struct xfer_conf *conf = t->conf;
+	union sockaddr_any peer = t->peer_sa;
+	uint8_t *req = t->next_req;
+	size_t len = t->next_len;
+	int sock = t->sock, r;
+
+	t->next_req = NULL;
+	xfer_finish(t, now);
+	r = xfer_start(t, conf, sock, rootfd, req, len, &peer.sa, now);
+	free(req);
+	return r;
+}
+
 void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now)
 {
 	unsigned op = packet_opcode(buf, len);
 
-	if (xfer_done(t))
+	if (xfer_done(t)) {
+		/* Single-port mode: the client's next request, come before
+		 * the socket was closed (xfer_drain()). */
+		if ((op == OP_RRQ || op == OP_WRQ) && t->conf->single_port && !t->next_req &&
+		    len < xfer_rx_size(t) && (t->next_req = malloc(len)) != NULL) {
+			memcpy(t->next_req, buf, len);
+			t->next_len = len;
+		}
 		return;
+	}
+	if ((op == OP_RRQ || op == OP_WRQ) && t->conf->single_port) {
+		on_request(t, buf, len);
+		return;
+	}
 	if (op == OP_ERROR) {
 		struct packet_errmsg e;
 		char msg[64];
@@ -968,6 +1032,9 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	free(t->rd);
 	ring_bytes_live -= t->ring_bytes;
 	t->ring_bytes = 0;
+	free(t->req);
+	free(t->next_req);
+	t->req = t->next_req = NULL;
 	t->ring = t->rd = NULL;
 	t->slot_len = NULL;
 	t->fd = -1;
@@ -1119,7 +1186,7 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		return 0;
 	}
 	now = xfer_now_us();
-	for (int i = 0; i < r && !xfer_done(t); i++) {
+	for (int i = 0; i < r && (!xfer_done(t) || t->conf->single_port); i++) {
 		size_t n = rx->msg[i].msg_len;
 
 		/* A truncated datagram is larger than any valid one. */
@@ -1128,6 +1195,12 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 		xfer_on_packet(t, rx->iov[i].iov_base, n, now);
 	}
 	return r;
+}
+
+void xfer_drain(struct transfer *t, struct xfer_rx *rx)
+{
+	if (t->conf->single_port && !t->next_req && t->sock >= 0 && rx->buf)
+		xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 }
 
 unsigned xfer_rx_want(const struct transfer *t)
@@ -1145,7 +1218,7 @@ unsigned xfer_rx_want(const struct transfer *t)
  * (MSG_WAITFORONE), so a window of ACKs or DATA costs one call.
  */
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer, struct xfer_report *rep)
+	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg)
 {
 	struct transfer *t = malloc(sizeof(*t));
 	struct xfer_rx *rx = malloc(sizeof(*rx));
@@ -1163,9 +1236,29 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 	xfer_start(t, conf, sock, rootfd, req, len, peer, title_us);
 	if (!xfer_done(t) && xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
-	while (!xfer_done(t)) {
+	for (;;) {
 		uint64_t now = xfer_now_us();
 
+		if (xfer_done(t)) {
+			xfer_drain(t, rx);
+			if (!xfer_restart_pending(t)) {
+				/* In single-port mode the client's next
+				 * request reaches the listener from now on. */
+				close(sock);
+				t->sock = -1;
+				break;
+			}
+			if (replaced) {
+				xfer_report(t, now, rep);
+				replaced(rep, arg);
+			}
+			/* The new request may need larger buffers. */
+			xfer_rx_free(rx);
+			if (xfer_restart(t, rootfd, now) == 0 &&
+			    xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
+				fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
+			continue;
+		}
 		if (now >= title_us) {
 			show_title(t);
 			title_us = now + TITLE_INTERVAL_US;

@@ -37,6 +37,9 @@ struct xfer_conf {
 	unsigned max_retries;		/* timeouts in a row before giving up */
 	uint64_t giveup_us;		/* ... or this long without progress */
 	const struct remap *remap;	/* -m: file name rules, or NULL */
+	/* Single-port mode: requests from the client reach its transfer's
+	 * socket; a repeat is ignored, a different one restarts the transfer. */
+	bool single_port;
 };
 
 void xfer_conf_init(struct xfer_conf *c);
@@ -126,6 +129,15 @@ struct transfer {
 	char name[160];			/* sanitised file name, for logs */
 	char mode_name[16];		/* sanitised mode as sent, for logs */
 	char detail[96];		/* reason for a failure, for logs */
+
+	/* Single-port mode: the request (to tell a repeat from a new one),
+	 * the client, and a new request that ended this transfer and is to
+	 * start on the same socket (xfer_restart). */
+	uint8_t *req;
+	size_t req_len;
+	uint8_t *next_req;
+	size_t next_len;
+	union sockaddr_any peer_sa;
 };
 
 /*
@@ -139,6 +151,16 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	       const void *req, size_t len, const struct sockaddr *peer, uint64_t now_us);
 
 void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t now_us);
+
+/*
+ * Single-port mode: a transfer that ended because its client sent a new
+ * request on its socket has one waiting (the ended transfer is not
+ * finished yet).  xfer_restart() finishes it (its log line) and starts
+ * the new request on the same socket, with the same return value as
+ * xfer_start().
+ */
+static inline bool xfer_restart_pending(const struct transfer *t) { return t->next_req != NULL; }
+int xfer_restart(struct transfer *t, int rootfd, uint64_t now_us);
 void xfer_on_timeout(struct transfer *t, uint64_t now_us);
 
 /*
@@ -192,15 +214,26 @@ unsigned xfer_rx_want(const struct transfer *t);
  */
 int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags);
 
+/*
+ * Single-port mode, before an ended transfer's socket is closed: take a
+ * request the client has already sent for its next file (from the same
+ * port), so that it restarts the transfer instead of being lost with the
+ * socket.
+ */
+void xfer_drain(struct transfer *t, struct xfer_rx *rx);
+
 /* The engine's clock: CLOCK_MONOTONIC in microseconds. */
 uint64_t xfer_now_us(void);
 
 /*
  * Drive one transfer to its end on the calling thread (fork mode), with
  * the process title following its progress; its record goes to *rep.
+ * In single-port mode, replaced (when not NULL) gets the record of each
+ * transfer that a new request from the client replaced on the socket.
  */
+typedef void xfer_replaced_fn(const struct xfer_report *r, void *arg);
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
-	     const struct sockaddr *peer, struct xfer_report *rep);
+	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg);
 
 const char *xfer_outcome_name(enum xfer_outcome o);
 

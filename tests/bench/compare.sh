@@ -20,7 +20,9 @@
 #   SNOW_OWLD_ARGS   extra options for snow-owld (e.g. "--workers 0")
 #   ALT_ARGS         when set, a second snow-owld column, "snow-owld-alt",
 #                    runs with these options instead (to compare models:
-#                    ALT_ARGS="--workers 0"); ratios still compare
+#                    ALT_ARGS="--workers 0", or single-port against the
+#                    default: ALT_ARGS="--single-port"
+#                    SCENARIOS="many storm"); ratios still compare
 #                    snow-owld with the other servers only: tftpd-hpa,
 #                    atftpd and dnsmasq, never snow-owld-alt or floor
 #   SCENARIOS        which scenarios to run (default

@@ -53,6 +53,12 @@ int main(void)
 	is_int(peers_add(p, &a, 102), -EEXIST, "a second transfer for a is refused");
 	is_int(peers_add(p, &m, 102), -EEXIST, "also through its mapped form");
 	is_int(peers_add(p, &a2, 102), 0, "add a2");
+	ok(peers_stamp(p, &a) == 0, "a stamp starts at 0");
+	peers_set_stamp(p, &a, 12345678901234ull);
+	ok(peers_stamp(p, &m) == 12345678901234ull, "a's stamp, through its mapped form");
+	ok(peers_stamp(p, &a2) == 0, "a2 keeps its own stamp");
+	peers_set_stamp(p, &b, 7);
+	ok(peers_stamp(p, &b) == 0, "no stamp for a peer that is not live");
 	is_int(peers_client_count(p, &a), 2, "two transfers from 10.0.0.1");
 	is_int(peers_client_count(p, &b), 0, "none from 10.0.0.2");
 	is_int(peers_add(p, &b, 103), 0, "add b");

@@ -1,7 +1,12 @@
 /* test_xfer.c - what a transfer shows and reports about itself: the
- * process title and the dispatcher's record (src/xfer.c). */
+ * process title and the dispatcher's record; and in single-port mode,
+ * what it does with requests that reach its socket (src/xfer.c). */
 #include "config.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -69,9 +74,127 @@ static void test_report(void)
 	is_int(r.outcome, XO_FAILED, "no outcome is reported as failed");
 }
 
+/* ---- Single-port mode: requests on the transfer's socket ------------- */
+
+static int udp_pair(int *srv, int *cli, struct sockaddr_in *cli_addr)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in b = a;
+	socklen_t len = sizeof(a);
+
+	*srv = socket(AF_INET, SOCK_DGRAM, 0);
+	*cli = socket(AF_INET, SOCK_DGRAM, 0);
+	if (bind(*srv, (struct sockaddr *)&a, sizeof(a)) < 0 || bind(*cli, (struct sockaddr *)&b, sizeof(b)) < 0)
+		return -1;
+	getsockname(*srv, (struct sockaddr *)&a, &len);
+	getsockname(*cli, (struct sockaddr *)&b, &len);
+	*cli_addr = b;
+	return connect(*srv, (struct sockaddr *)&b, sizeof(b)) | connect(*cli, (struct sockaddr *)&a, sizeof(a));
+}
+
+static size_t rrq(uint8_t *buf, const char *name)
+{
+	size_t n = strlen(name);
+
+	buf[0] = 0;
+	buf[1] = OP_RRQ;
+	memcpy(buf + 2, name, n + 1);
+	memcpy(buf + 3 + n, "octet", 6);
+	return n + 9;
+}
+
+/* The next datagram to the client: its length, or -1 if none is queued. */
+static ssize_t reply(int cli, uint8_t *buf, size_t size)
+{
+	return recv(cli, buf, size, MSG_DONTWAIT);
+}
+
+static void ack(struct transfer *t, uint16_t block)
+{
+	uint8_t a[4] = { 0, OP_ACK, (uint8_t)(block >> 8), (uint8_t)block };
+
+	xfer_on_packet(t, a, sizeof(a), xfer_now_us());
+}
+
+static void test_single_port(void)
+{
+	char dir[] = "/tmp/test_xfer.XXXXXX";
+	uint8_t a_data[700], b_data[300], req_a[64], req_b[64], buf[1024];
+	size_t la, lb;
+	struct sockaddr_in peer;
+	struct xfer_conf conf;
+	struct transfer t;
+	int srv, cli, rootfd, fd;
+
+	for (size_t i = 0; i < sizeof(a_data); i++)
+		a_data[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < sizeof(b_data); i++)
+		b_data[i] = (uint8_t)(i * 13 + 1);
+	if (!mkdtemp(dir) || (rootfd = open(dir, O_PATH | O_DIRECTORY)) < 0 || udp_pair(&srv, &cli, &peer) < 0) {
+		ok(0, "single-port: set-up");
+		return;
+	}
+	fd = openat(rootfd, "a", O_WRONLY | O_CREAT, 0644);
+	ok(write(fd, a_data, sizeof(a_data)) == (ssize_t)sizeof(a_data), "single-port: file a");
+	close(fd);
+	fd = openat(rootfd, "b", O_WRONLY | O_CREAT, 0644);
+	ok(write(fd, b_data, sizeof(b_data)) == (ssize_t)sizeof(b_data), "single-port: file b");
+	close(fd);
+	la = rrq(req_a, "a");
+	lb = rrq(req_b, "b");
+
+	/* The default mode: a request on the transfer's socket is a stray. */
+	xfer_conf_init(&conf);
+	is_int(xfer_start(&t, &conf, srv, rootfd, req_a, la, (struct sockaddr *)&peer, xfer_now_us()), 0,
+	       "default: RRQ a started");
+	is_int(reply(cli, buf, sizeof(buf)), 516, "default: DATA 1");
+	xfer_on_packet(&t, req_b, lb, xfer_now_us());
+	ok(!xfer_done(&t) && !xfer_restart_pending(&t), "default: another request is ignored");
+	xfer_finish(&t, xfer_now_us());
+
+	conf.single_port = true;
+	is_int(xfer_start(&t, &conf, srv, rootfd, req_a, la, (struct sockaddr *)&peer, xfer_now_us()), 0,
+	       "single-port: RRQ a started");
+	is_int(reply(cli, buf, sizeof(buf)), 516, "single-port: DATA 1 of a");
+	ok(memcmp(buf + 4, a_data, 512) == 0, "... with a's bytes");
+	xfer_on_packet(&t, req_a, la, xfer_now_us());
+	ok(!xfer_done(&t) && !xfer_restart_pending(&t), "the same request again is ignored");
+	is_int(reply(cli, buf, sizeof(buf)), -1, "... and not answered");
+	xfer_on_packet(&t, req_b, lb, xfer_now_us());
+	ok(xfer_done(&t) && xfer_restart_pending(&t), "another request ends the transfer, to restart");
+	is_int(t.outcome, XO_ABORTED, "... the old one aborted");
+	is_str(t.detail, "replaced by a new request", "... and says why");
+	is_int(xfer_restart(&t, rootfd, xfer_now_us()), 0, "the new request starts on the same socket");
+	is_int(reply(cli, buf, sizeof(buf)), 304, "DATA 1 of b");
+	ok(memcmp(buf + 4, b_data, sizeof(b_data)) == 0, "... with b's bytes");
+	ack(&t, 1);
+	ok(xfer_done(&t) && t.outcome == XO_COMPLETE && !xfer_restart_pending(&t), "b complete");
+
+	/* The client's next request, come before the socket was closed. */
+	xfer_on_packet(&t, req_a, la, xfer_now_us());
+	ok(xfer_restart_pending(&t), "a request after the end is kept for a restart");
+	is_int(t.outcome, XO_COMPLETE, "... and b stays complete");
+	is_int(xfer_restart(&t, rootfd, xfer_now_us()), 0, "a again");
+	is_int(reply(cli, buf, sizeof(buf)), 516, "DATA 1 of a");
+	ack(&t, 1);
+	is_int(reply(cli, buf, sizeof(buf)), 192, "DATA 2 of a");
+	ok(memcmp(buf + 4, a_data + 512, 188) == 0, "... with the rest of a's bytes");
+	ack(&t, 2);
+	ok(xfer_done(&t) && t.outcome == XO_COMPLETE, "a complete");
+	xfer_finish(&t, xfer_now_us());
+
+	close(srv);
+	close(cli);
+	unlinkat(rootfd, "a", 0);
+	unlinkat(rootfd, "b", 0);
+	close(rootfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_title();
 	test_report();
+	test_single_port();
 	return tap_done();
 }

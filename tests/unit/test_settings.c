@@ -265,7 +265,7 @@ static void test_print(void)
 
 	settings_init(&a);
 	one = printed(&a);
-	ok(strstr(one, "\nmax-upload = 0\n") && strstr(one, "\nrcvbuf = 4M\n") &&
+	ok(strstr(one, "\nmax-upload = 0\n") && strstr(one, "\nrcvbuf = 32M\n") &&
 	   strstr(one, "\nmax-transfers = auto\n") && strstr(one, "\n#client-root =\n"),
 	   "print: the defaults");
 	free(one);

@@ -66,7 +66,13 @@ if [ "${1:-}" = --system ]; then
 		mount --rbind /dev "$R/dev" &&
 		mount --rbind /sys "$R/sys" &&
 		mount -t tmpfs tmpfs "$R/run" &&
-		ip link set lo up || { tap "not ok" "an overlay of / in a private mount namespace"; exit 1; }
+		ip link set lo up &&
+		# glibc's AI_ADDRCONFIG, which in.tftpd uses, wants an address
+		# besides loopback's.
+		ip link add snowpkg0 type veth peer name snowpkg1 &&
+		ip addr add 192.0.2.1/24 dev snowpkg0 &&
+		ip link set snowpkg0 up ||
+		{ tap "not ok" "an overlay of / in private mount and network namespaces"; exit 1; }
 	in_root() {
 		chroot "$R" "$@"
 	}
@@ -121,24 +127,28 @@ if [ "${1:-}" = --system ]; then
 		c=$W/client
 		rm -rf "$c" && mkdir -p "$c"
 		for f in boot.img pxelinux.0 sub/dir/grub.cfg empty.bin; do
-			tftp 127.0.0.1 $PORT -m binary -c get "$f" "$c/got" >"$c/log" 2>&1
-			if cmp -s "$c/got" "$W/orig/$f"; then r="same bytes"; else r="differs: $(cat "$c/log")"; fi
+			timeout 60 tftp 127.0.0.1 $PORT -m binary -c get "$f" "$c/got" >"$c/log" 2>&1
+			if [ ! -s "$c/log" ] && cmp -s "$c/got" "$W/orig/$f"; then
+				r="same bytes"
+			else
+				r="failed: $(cat "$c/log")"
+			fi
 			echo "tftp get $f: $r"
 			rm -f "$c/got"
 		done
-		curl -s --tftp-blksize 8192 -o "$c/got" "tftp://$ADDR/boot.img"
+		curl -s -m 60 --tftp-blksize 8192 -o "$c/got" "tftp://$ADDR/boot.img"
 		echo "curl blksize 8192 get boot.img: exit $? $(cmp -s "$c/got" "$W/orig/boot.img" && echo same bytes)"
-		curl -s -o "$c/got2" "tftp://$ADDR/missing.bin"
+		curl -s -m 60 -o "$c/got2" "tftp://$ADDR/missing.bin"
 		echo "curl get missing.bin: exit $?"
-		curl -s -o "$c/got3" "tftp://$ADDR/../etc/passwd"
+		curl -s -m 60 -o "$c/got3" "tftp://$ADDR/../etc/passwd"
 		echo "curl get ../etc/passwd: exit $?"
-		tftp 127.0.0.1 $PORT -m binary -c put "$W/upload.bin" new.bin >"$c/log" 2>&1
+		timeout 60 tftp 127.0.0.1 $PORT -m binary -c put "$W/upload.bin" new.bin >"$c/log" 2>&1
 		echo "tftp put new.bin (-c): $(cmp -s "$R$DIR/new.bin" "$W/upload.bin" && echo same bytes) $(stat -c '%U:%G' "$R$DIR/new.bin" 2>&1)"
-		tftp 127.0.0.1 $PORT -m binary -c put "$W/small.bin" overwrite.bin >"$c/log" 2>&1
+		timeout 60 tftp 127.0.0.1 $PORT -m binary -c put "$W/small.bin" overwrite.bin >"$c/log" 2>&1
 		echo "tftp put overwrite.bin: $(cat "$R$DIR/overwrite.bin")"
-		curl -s -T "$W/small.bin" "tftp://$ADDR/readonly.bin"
+		curl -s -m 60 -T "$W/small.bin" "tftp://$ADDR/readonly.bin"
 		echo "curl put readonly.bin: exit $? holds $(cat "$R$DIR/readonly.bin")"
-		curl -s -T "$W/small.bin" "tftp://$ADDR/nodir/x.bin"
+		curl -s -m 60 -T "$W/small.bin" "tftp://$ADDR/nodir/x.bin"
 		echo "curl put nodir/x.bin: exit $? $(test -e "$R$DIR/nodir" && echo created || echo nothing created)"
 	}
 	wait_port() {	# until something listens on UDP $PORT

@@ -280,11 +280,11 @@ int main(int argc, char **argv)
 		log_notice("--client-root: a child per transfer, not workers");
 		c->workers = 0;
 	}
+	if (cli.check)
+		return 0;
 	if (c->max_transfers == SERVER_TRANSFERS_AUTO) {
 		c->max_transfers = server_default_transfers(c->workers);
 		log_info("max-transfers auto: %u", c->max_transfers);
 	}
-	if (cli.check)
-		return 0;
 	return dispatch_run(c);
 }

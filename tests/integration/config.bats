@@ -58,7 +58,7 @@ check_refused() {
 	# A bad option on the command line fails the check too.
 	run --separate-stderr "$SNOW_OWLD" --config "$CONF" --check-config --max-transfers 0
 	assert_status 2
-	assert_contains "$stderr" "--max-transfers: '0' is not a number in 1..1000000"
+	assert_contains "$stderr" "--max-transfers: '0' is not auto or a number from 1 to 1000000"
 	run --separate-stderr "$SNOW_OWLD" --config "$CONF" --check-config "$BATS_TEST_TMPDIR/no-such-dir"
 	assert_status 1
 	assert_contains "$stderr" "no-such-dir"

@@ -404,7 +404,11 @@ else
 	(cd "$W/src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1; })
 fi
 chmod -R u+w "$W/src"
-(cd "$W/src" && dpkg-buildpackage -us -uc -b) >"$W/build.out" 2>&1
+# make check runs this test from a make whose command line (TEST_LOGS=...)
+# reaches every child through MAKEFLAGS: the package's own build must not
+# inherit it, or it would run this run's tests.
+(cd "$W/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES dpkg-buildpackage -us -uc -b) \
+	>"$W/build.out" 2>&1
 st=$?
 check "dpkg-buildpackage -us -uc -b" test $st = 0
 if [ $st != 0 ]; then

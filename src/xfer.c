@@ -992,6 +992,12 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 	}
 }
 
+void xfer_cancel(struct transfer *t, const char *msg)
+{
+	if (!xfer_done(t))
+		fail(t, XO_FAILED, ERR_UNDEFINED, msg);
+}
+
 static void format_options(const struct transfer *t, char *buf, size_t size)
 {
 	size_t o = 0;

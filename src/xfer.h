@@ -177,6 +177,10 @@ void xfer_on_writable(struct transfer *t, uint64_t now_us);
 static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
 static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
 
+/* End a running transfer from outside (its process is stopping): ERROR 0
+ * with msg to the client, outcome failed. */
+void xfer_cancel(struct transfer *t, const char *msg);
+
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);
 

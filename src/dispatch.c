@@ -176,6 +176,7 @@ struct dispatcher {
 	int sigfd;
 	sigset_t oldmask;
 	struct replypaths paths;	/* --workers 0: each child's addresses */
+	unsigned shown_active;		/* the count in the process title */
 	struct peers *live;		/* children, by peer and pid */
 	struct peers *queued;		/* pending requests, "pid" = slot + 1 */
 	struct pending *queue;		/* ring of queue_max slots */
@@ -1068,9 +1069,18 @@ static int write_pid_file(const char *path)
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 {
 	char status[256], sent[24], received[24];
+	bool force_title = false;
 
-	if (!d->status_dirty || (!force && now - d->status_us < STATUS_INTERVAL_US))
+	if (!d->status_dirty)
 		return;
+	/* The title follows the number of transfers at once; the status
+	 * line for systemd at most once a second. */
+	if (!force && now - d->status_us < STATUS_INTERVAL_US) {
+		if (peers_count(d->live) != d->shown_active)
+			force_title = true;
+		else
+			return;
+	}
 	snprintf(status, sizeof(status),
 		 "%u active, %u queued, %llu served, %llu failed (%llu not found), %llu dropped (busy),"
 		 " %llu lost (buffer full), %s sent, %s received",
@@ -1079,8 +1089,11 @@ static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 		 (unsigned long long)d->dropped_busy, (unsigned long long)d->overflowed,
 		 log_human_bytes(d->metrics.bytes[0], sent, sizeof(sent)),
 		 log_human_bytes(d->metrics.bytes[1], received, sizeof(received)));
-	sd_notifyf(0, "STATUS=%s", status);
 	setproctitle("%s", status);
+	d->shown_active = peers_count(d->live);
+	if (force_title)
+		return;	/* still dirty: STATUS= follows within the second */
+	sd_notifyf(0, "STATUS=%s", status);
 	d->status_us = now;
 	d->status_dirty = false;
 }

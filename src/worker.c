@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,6 @@
 #define EVENTS_MAX 256
 #define DONE_MAX 128
 #define CTL_PER_WAKE 64		/* handoffs taken before serving sockets again */
-#define TITLE_INTERVAL_US 1000000	/* the process title follows the load */
 
 struct wx {
 	struct transfer t;
@@ -66,7 +66,8 @@ struct worker {
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
 	unsigned ntransfers;
-	uint64_t title_us;		/* next process title update */
+	unsigned shown;			/* transfers in the process title, or UINT_MAX */
+	bool shown_retiring;
 };
 
 int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
@@ -379,6 +380,17 @@ static void orphaned(struct worker *w)
 	w->ndone = 0;	/* no one to report to */
 }
 
+/* The title follows the number of transfers, whenever it changes. */
+static void show_title(struct worker *w)
+{
+	if (w->ntransfers == w->shown && w->retiring == w->shown_retiring)
+		return;
+	setproctitle("worker, %u transfer%s%s", w->ntransfers, w->ntransfers == 1 ? "" : "s",
+		     w->retiring ? ", retiring" : "");
+	w->shown = w->ntransfers;
+	w->shown_retiring = w->retiring;
+}
+
 int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -403,21 +415,18 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		log_err("worker: cannot start: %m");
 		return 1;
 	}
+	w->shown = UINT_MAX;
 	for (;;) {
 		uint64_t now = xfer_now_us();
 		int n;
 
-		if (now >= w->title_us) {
-			setproctitle("worker, %u transfer%s%s", w->ntransfers, w->ntransfers == 1 ? "" : "s",
-				     w->retiring ? ", retiring" : "");
-			w->title_us = now + TITLE_INTERVAL_US;
-		}
 		run_timers(w, now);
 		flush_done(w);
 		/* Retiring, with the last transfer ended (by a packet, a
 		 * timer, or on start): nothing will wake us again. */
 		if (w->retiring && !w->nheap)
 			break;
+		show_title(w);
 		arm_timer(w);
 		n = epoll_wait(w->ep, ev, EVENTS_MAX, -1);
 		if (n < 0) {

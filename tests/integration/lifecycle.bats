@@ -2,7 +2,8 @@
 # lifecycle.bats - every ended transfer tells its client, and reloads and
 # stops leave no process behind: a killed transfer child (--workers 0), a
 # dispatcher killed under its workers, transfers cut by the drain timeout,
-# retiring workers whose last transfer ends by any path.
+# retiring workers whose last transfer ends by any path, and process
+# titles that follow the number of transfers.
 
 load helpers
 
@@ -197,4 +198,26 @@ descendants() {
 	for p in $all; do
 		refute pid_alive "$p"
 	done
+}
+
+title_of() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+
+@test "process titles follow the number of transfers at once, in the worker and the dispatcher" {
+	make_file f 100000
+	start_server --workers 1
+	wait_for 5 eval '[[ $(server_children | wc -l) -eq 1 ]]'
+	local worker
+	worker=$(server_children)
+	local clients=()
+	for i in 1 2 3; do
+		tftp_raw --hold 2 req rrq f octet >/dev/null &
+		clients+=($!)
+	done
+	wait_for 3 eval '[[ $(title_of "$worker") == *"worker, 3 transfers"* ]]'
+	wait_for 0.5 eval '[[ $(title_of "$SERVER_PID") == *" 3 active,"* ]]'
+	wait "${clients[@]}"
+	# The clients sent ERROR 0 and left: both titles say so at once (the
+	# dispatcher used to wait up to a second, an idle worker for ever).
+	wait_for 0.3 eval '[[ $(title_of "$worker") == *"worker, 0 transfers"* ]]'
+	wait_for 0.3 eval '[[ $(title_of "$SERVER_PID") == *" 0 active,"* ]]'
 }

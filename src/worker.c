@@ -375,9 +375,9 @@ static void orphaned(struct worker *w)
 
 		xfer_cancel(&x->t, "Server stopped");
 		heap_remove(w, x);
+		w->ndone = 0;	/* no one to report to */
 		finish(w, x, now);
 	}
-	w->ndone = 0;	/* no one to report to */
 }
 
 /* The title follows the number of transfers, whenever it changes. */

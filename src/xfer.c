@@ -994,7 +994,11 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 
 void xfer_cancel(struct transfer *t, const char *msg)
 {
-	if (!xfer_done(t))
+	if (xfer_done(t))
+		return;
+	if (t->state == XS_DALLY)
+		end(t, XO_COMPLETE);	/* stored and acknowledged already */
+	else
 		fail(t, XO_FAILED, ERR_UNDEFINED, msg);
 }
 

@@ -178,7 +178,8 @@ static inline bool xfer_done(const struct transfer *t) { return t->state == XS_D
 static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
 
 /* End a running transfer from outside (its process is stopping): ERROR 0
- * with msg to the client, outcome failed. */
+ * with msg to the client, outcome failed; an upload already stored and
+ * acknowledged (dallying) just ends, complete. */
 void xfer_cancel(struct transfer *t, const char *msg);
 
 /* Log the transfer's line, release its resources. */

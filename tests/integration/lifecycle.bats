@@ -177,7 +177,7 @@ descendants() {
 	wait_for 5 eval '[[ $(server_children | grep -vx "$old" | wc -l) -eq 1 ]]'
 	all=$(descendants "$pid")
 	# In the new worker: a client held until the drain timeout.
-	HELD_TIMEOUT=5 held_client f none >"$WORK/cut" &
+	HELD_READY=$WORK/cut.ready HELD_TIMEOUT=5 held_client f none >"$WORK/cut" &
 	local cut=$!
 	wait "$dally" "$gone" "$silent" "$complete"
 	grep -q "LAST ACKED" "$WORK/dally"
@@ -188,6 +188,7 @@ descendants() {
 	# The old worker leaves as soon as its last transfer has ended: the
 	# upload's dally is over 1 s after its final ACK.
 	wait_for 1.5 refute pid_alive "$old"
+	wait_for 10 test -e "$WORK/cut.ready"
 	kill -TERM "$pid"
 	wait "$cut"
 	[[ $(cat "$WORK/cut") == "ERROR 0 Server stopped same-port"* ]]

@@ -70,7 +70,7 @@ const char *xfer_outcome_name(enum xfer_outcome o)
 	static const char *const names[] = {
 		[XO_NONE] = "none", [XO_COMPLETE] = "complete", [XO_PROBE] = "probe",
 		[XO_ABORTED] = "aborted", [XO_TIMEOUT] = "timeout", [XO_REFUSED] = "refused",
-		[XO_FAILED] = "failed",
+		[XO_FAILED] = "failed", [XO_CHANGED] = "changed",
 	};
 	return names[o];
 }
@@ -241,17 +241,26 @@ static void mark_last(struct transfer *t, uint64_t block)
 	t->eof = true;
 }
 
-/* Octet: read blocks filled+1 .. upto straight into their slots, and on
- * into every free slot of the ring while reading anyway. */
+/*
+ * Octet: read blocks filled+1 .. upto straight into their slots, and on
+ * into every free slot of the ring while reading anyway.  The file is
+ * served as it was at open: its size then says which block is the last
+ * and how long each is, and a read that returns anything else (shorter:
+ * truncated; longer: grown) means the file changed.  Returns 0, -ESTALE
+ * for a change, or another -errno.
+ */
 static int fill_octet(struct transfer *t, uint64_t upto)
 {
 	struct iovec iov[IOV_BATCH];
 	size_t bs = t->opt.blksize;
+	uint64_t final = t->size / bs + 1;
 
 	if (t->filled < upto)
 		upto = t->acked + t->nslots;
-	while (t->filled < upto && !t->eof) {
-		uint64_t first = t->filled + 1;
+	if (upto > final)
+		upto = final;
+	while (t->filled < upto) {
+		uint64_t first = t->filled + 1, off = (first - 1) * bs, want;
 		size_t n = 0;
 		ssize_t got;
 
@@ -260,24 +269,29 @@ static int fill_octet(struct transfer *t, uint64_t upto)
 			iov[n].iov_len = bs;
 			n++;
 		}
-		got = preadv(t->fd, iov, (int)n, (off_t)((first - 1) * bs));
+		want = t->size - off < n * bs ? t->size - off : n * bs;
+		got = preadv(t->fd, iov, (int)n, (off_t)off);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		/* A short read of a regular file is its end. */
+		if ((uint64_t)got != want)
+			return -ESTALE;
 		for (size_t i = 0; i < n; i++) {
-			size_t len = (size_t)got > bs ? bs : (size_t)got;
+			size_t len = want > bs ? bs : (size_t)want;
 
 			*slot_len(t, first + i) = (uint32_t)len;
-			got -= (ssize_t)len;
+			want -= len;
 			t->filled = first + i;
-			if (len < bs) {
-				mark_last(t, first + i);
-				break;
-			}
 		}
+	}
+	if (t->filled == final && !t->eof) {
+		/* All read: the bytes in the ring are the file as opened only
+		 * if it has not changed since (growth past a block boundary,
+		 * or an in-place rewrite, shows only here). */
+		mark_last(t, final);
+		return filestamp_check(&t->stamp, t->fd);
 	}
 	return 0;
 }
@@ -297,13 +311,25 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 			size_t used;
 
 			if (t->rd_off == t->rd_len && !t->rd_eof) {
-				ssize_t got = read(t->fd, t->rd, RD_SIZE);
+				/* As octet: the size at open, no more, no less. */
+				uint64_t left = t->size - t->rd_total;
+				ssize_t got = 0;
 
-				if (got < 0) {
-					if (errno == EINTR)
+				if (left) {
+					got = read(t->fd, t->rd, left < RD_SIZE ? (size_t)left : RD_SIZE);
+					if (got < 0 && errno == EINTR)
 						continue;
-					return -errno;
+					if (got < 0)
+						return -errno;
+					if (got == 0)
+						return -ESTALE;	/* truncated */
+				} else {
+					int r = filestamp_check(&t->stamp, t->fd);
+
+					if (r < 0)
+						return r;
 				}
+				t->rd_total += (uint64_t)got;
 				t->rd_len = (size_t)got;
 				t->rd_off = 0;
 				t->rd_eof = got == 0;
@@ -482,6 +508,14 @@ static void send_window(struct transfer *t, uint64_t now)
 
 	t->tx_blocked = false;	/* this window replaces what waited */
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
+	/* Once all is read the final check has been made; before, look
+	 * now and then (a clock comparison per window). */
+	if (r == 0 && !t->eof)
+		r = filestamp_poll(&t->stamp, t->fd, now);
+	if (r == -ESTALE) {
+		fail(t, XO_CHANGED, ERR_UNDEFINED, "File changed during transfer");
+		return;
+	}
 	if (r < 0) {
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Read error");
 		return;
@@ -569,6 +603,7 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 	if (!t->conf->upload.plain_perms && !(st.st_mode & S_IROTH))
 		return refuse(t, ERR_ACCESS, NULL);
 	size = (uint64_t)st.st_size;
+	filestamp_take(&t->stamp, &st, t->start_us);
 	/* The title shows a percentage only where the size on the wire is
 	 * known: netascii grows the file by an unknown amount. */
 	t->size = size;
@@ -957,6 +992,16 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 	}
 }
 
+void xfer_cancel(struct transfer *t, const char *msg)
+{
+	if (xfer_done(t))
+		return;
+	if (t->state == XS_DALLY)
+		end(t, XO_COMPLETE);	/* stored and acknowledged already */
+	else
+		fail(t, XO_FAILED, ERR_UNDEFINED, msg);
+}
+
 static void format_options(const struct transfer *t, char *buf, size_t size)
 {
 	size_t o = 0;
@@ -977,7 +1022,8 @@ static void format_options(const struct transfer *t, char *buf, size_t size)
 /* An ERROR went to the client: refuse() and fail() end these outcomes. */
 static bool error_sent(const struct transfer *t)
 {
-	return t->outcome == XO_REFUSED || t->outcome == XO_TIMEOUT || t->outcome == XO_FAILED;
+	return t->outcome == XO_REFUSED || t->outcome == XO_TIMEOUT || t->outcome == XO_FAILED ||
+	       t->outcome == XO_CHANGED;
 }
 
 static uint64_t duration_us(const struct transfer *t, uint64_t now)

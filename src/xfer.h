@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "filestamp.h"
 #include "netascii.h"
 #include "options.h"
 #include "packet.h"
@@ -60,6 +61,7 @@ enum xfer_outcome {
 	XO_TIMEOUT,
 	XO_REFUSED,	/* we answered the request with an ERROR */
 	XO_FAILED,	/* local error during the transfer */
+	XO_CHANGED,	/* the file changed while it was read (filestamp.h) */
 	XO_MAX
 };
 
@@ -116,7 +118,9 @@ struct transfer {
 
 	/* Negotiated values first; the echoed strings after them are cold. */
 	struct opt_result opt;
-	uint64_t size;
+	uint64_t size;			/* RRQ: the file's size at open */
+	struct filestamp stamp;		/* RRQ: the file as opened */
+	uint64_t rd_total;		/* netascii: file bytes read */
 	uint16_t error;			/* TFTP error code we sent, if any */
 	bool rd_eof;
 	bool up_open;
@@ -172,6 +176,11 @@ void xfer_on_writable(struct transfer *t, uint64_t now_us);
 
 static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
 static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
+
+/* End a running transfer from outside (its process is stopping): ERROR 0
+ * with msg to the client, outcome failed; an upload already stored and
+ * acknowledged (dallying) just ends, complete. */
+void xfer_cancel(struct transfer *t, const char *msg);
 
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);

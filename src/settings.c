@@ -103,6 +103,8 @@ static void print_refuse(const struct settings *s, const struct setting *st, FIL
 static void print_port_range(const struct settings *s, const struct setting *st, FILE *f);
 static void print_client_root(const struct settings *s, const struct setting *st, FILE *f);
 static int parse_allow(struct settings *s, const char *v, char *why, size_t size);
+static int parse_upload_path(struct settings *s, const char *v, char *why, size_t size);
+static void print_upload_path(const struct settings *s, const struct setting *st, FILE *f);
 static int parse_deny(struct settings *s, const char *v, char *why, size_t size);
 static void print_allow(const struct settings *s, const struct setting *st, FILE *f);
 static void print_deny(const struct settings *s, const struct setting *st, FILE *f);
@@ -130,6 +132,9 @@ static const struct setting table[] = {
 	  .help = "run transfers as USER" },
 	{ .name = "umask", .flag = 'U', .type = T_OCTAL, AT(srv.xfer.upload.umask), .max = 0777,
 	  .arg = "UMASK", .help = "mode mask for created files, octal" },
+	{ .name = "upload-path", CUSTOM(upload_path), .list = true, .arg = "PATTERN",
+	  .help = "uploads may only land where PATTERN matches, '*' never\n"
+		  "crossing a '/' (repeatable; default anywhere)" },
 	{ .name = "max-upload", SIZE(srv.xfer.upload_max, 0, UINT64_MAX >> 30), .arg = "SIZE",
 	  .help = "largest upload, bytes or with K, M, G; 0: no limit" },
 	{ .name = "max-blksize", .alias = "blocksize", .flag = 'B',
@@ -561,6 +566,41 @@ static void print_client_root(const struct settings *s, const struct setting *st
 		fprintf(f, "%s = %s=%s\n", st->name, addr_net_format(&s->srv.roots[i].net, net, sizeof(net)),
 			s->srv.roots[i].dir);
 	if (!s->srv.nroots)
+		fprintf(f, "#%s =\n", st->name);
+}
+
+static int parse_upload_path(struct settings *s, const char *v, char *why, size_t size)
+{
+	struct upload_policy *u = &s->srv.xfer.upload;
+	const char *p = v;
+
+	if (!*v) {
+		u->npaths = 0;
+		return 0;
+	}
+	if (u->npaths == UPLOAD_PATHS_MAX) {
+		snprintf(why, size, "at most %d upload paths", UPLOAD_PATHS_MAX);
+		return -EINVAL;
+	}
+	/* Names are matched as path_check() leaves them: relative. */
+	while (*p == '/')
+		p++;
+	if (!*p) {
+		snprintf(why, size, "'%s' matches no file name", v);
+		return -EINVAL;
+	}
+	u->paths[u->npaths] = strdup(p);
+	if (!u->paths[u->npaths])
+		return -ENOMEM;
+	u->npaths++;
+	return 0;
+}
+
+static void print_upload_path(const struct settings *s, const struct setting *st, FILE *f)
+{
+	for (unsigned i = 0; i < s->srv.xfer.upload.npaths; i++)
+		fprintf(f, "%s = %s\n", st->name, s->srv.xfer.upload.paths[i]);
+	if (!s->srv.xfer.upload.npaths)
 		fprintf(f, "#%s =\n", st->name);
 }
 

@@ -692,6 +692,9 @@ static int start_write(struct transfer *t, int rootfd, const char *rel, const st
 
 	if (!t->conf->allow_write)
 		return refuse(t, ERR_ACCESS, "Uploads are disabled");
+	/* Before any lookup: a refused name learns nothing of the tree. */
+	if (!path_upload_allowed(t->conf->upload.paths, t->conf->upload.npaths, rel))
+		return refuse(t, ERR_ACCESS, "Uploads are not allowed there");
 	if (opt_negotiate(req, &t->conf->lim, NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
 	/* An announced size over the limit is refused before any data. */

@@ -196,3 +196,56 @@ PY
 	cat "$SERVER_LOG"
 	refute grep -q "no socket for" "$SERVER_LOG"
 }
+
+# ---- upload paths ---------------------------------------------------------
+
+@test "--upload-path: writes land only where a pattern matches, '*' never crosses a '/'" {
+	need_cmd tftp
+	copy_demo
+	make_upload_dir backups
+	make_upload_dir other
+	make_local sw1.cfg 3000
+	start_server -c --upload-path 'backups/*.cfg' --upload-path 'other/fw-??.bin'
+	hpa_put backups/sw1.cfg "$WORK/sw1.cfg"
+	assert_same "$WORK/sw1.cfg" "$ROOT/backups/sw1.cfg"
+	hpa_put /other/fw-01.bin "$WORK/sw1.cfg"
+	assert_same "$WORK/sw1.cfg" "$ROOT/other/fw-01.bin"
+	local name
+	for name in sw1.cfg backups/sw1.txt backups/.sw1.cfg other/fw-1.bin other/sw1.cfg backups/new/sw1.cfg; do
+		run tftp_raw req wrq "$name" octet
+		[[ $output == "ERROR 2 Uploads are not allowed there" ]] || {
+			echo "$name: $output" >&2
+			return 1
+		}
+	done
+	[[ ! -e $ROOT/sw1.cfg && ! -e $ROOT/backups/new && ! -e $ROOT/backups/.sw1.cfg ]]
+	[[ $(ls -A "$ROOT/backups") == sw1.cfg ]]
+	# Reads are not restricted.
+	run tftp_raw req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait_log 'op=WRQ file="backups/sw1.txt" .*outcome=refused detail="2 Uploads are not allowed there"'
+}
+
+@test "--upload-path: a matching name in a missing directory fails, and no directory is made" {
+	make_upload_dir backups
+	start_server -c --upload-path 'backups/*/*.cfg'
+	run tftp_raw req wrq backups/sw2/run.cfg octet
+	[[ $output == "ERROR 1 "* ]]
+	[[ ! -e $ROOT/backups/sw2 ]]
+	mkdir -m 0777 "$ROOT/backups/sw2"
+	run tftp_raw --data 1 --last req wrq backups/sw2/run.cfg octet
+	[[ ${lines[0]} == "ACK 0" ]]
+	[[ ${lines[-1]} == "LAST ACKED" ]]
+	[[ -f $ROOT/backups/sw2/run.cfg ]]
+}
+
+@test "--upload-path applies to the name the remap rules make" {
+	make_upload_dir backups
+	printf 'r ^(.*)\\.cfg$ backups/\\1.cfg\n' >"$BATS_TEST_TMPDIR/rules"
+	start_server -c -m "$BATS_TEST_TMPDIR/rules" --upload-path 'backups/*.cfg'
+	run tftp_raw --data 1 --last req wrq sw3.cfg octet
+	[[ ${lines[0]} == "ACK 0" ]]
+	[[ -f $ROOT/backups/sw3.cfg ]]
+	run tftp_raw req wrq sw3.txt octet
+	[[ $output == "ERROR 2 Uploads are not allowed there" ]]
+}

@@ -40,9 +40,17 @@ struct xfer_conf {
 	/* Single-port mode: requests from the client reach its transfer's
 	 * socket; a repeat is ignored, a different one restarts the transfer. */
 	bool single_port;
+	bool mtu_clamp;			/* blksize fits the route's MTU */
+	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
 };
 
 void xfer_conf_init(struct xfer_conf *c);
+
+/*
+ * The blksize limit of a transfer on sock (connected to peer): -B, and
+ * the path MTU (the route's, or --mtu) less the IP, UDP and TFTP headers.
+ */
+unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer);
 
 enum xfer_state {
 	XS_OACK,	/* OACK sent, waiting for ACK 0 (RRQ) or DATA 1 (WRQ) */

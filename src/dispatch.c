@@ -499,6 +499,13 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	close(d->report_rd);
+	/* Only its own root: where Landlock is missing, another root's
+	 * descriptor would reach that tree (openat2 beneath it). */
+	if (d->rootfd != rootfd)
+		close(d->rootfd);
+	for (unsigned i = 0; i < d->conf->nroots; i++)
+		if (d->client_rootfd[i] != rootfd)
+			close(d->client_rootfd[i]);
 	enter_sandbox(d, &d->conf->sandbox, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */

@@ -937,6 +937,10 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 		on_request(t, buf, len);
 		return;
 	}
+	/* It came to the transfer's port, which only our reply told (in
+	 * single-port mode that is the listening port, so a request there
+	 * proves nothing and is handled above). */
+	t->verified = true;
 	if (op == OP_ERROR) {
 		struct packet_errmsg e;
 		char msg[64];
@@ -977,9 +981,17 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		end(t, XO_COMPLETE);
 		return;
 	}
+	/* A peer that never answered may not exist (a spoofed request):
+	 * no more than XFER_UNVERIFIED_RESENDS, and no ERROR either. */
+	if (!t->verified && (++t->tries > XFER_UNVERIFIED_RESENDS || t->tries > t->conf->max_retries ||
+			     now - t->progress_us >= t->conf->giveup_us)) {
+		snprintf(t->detail, sizeof(t->detail), "Timeout");
+		end(t, XO_TIMEOUT);
+		return;
+	}
 	/* Give up after too many timeouts in a row, or too long without
 	 * progress (duplicates from a confused peer do not count). */
-	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
+	if ((t->verified && ++t->tries > t->conf->max_retries) || now - t->progress_us >= t->conf->giveup_us) {
 		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
 		return;
 	}

@@ -399,11 +399,10 @@ static bool is_broadcast(const struct dest *dst)
 	if (dst->local.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&dst->local.sin6.sin6_addr))
 		return IN6_IS_ADDR_MULTICAST(&dst->local.sin6.sin6_addr);
 	/* A datagram queued before IP_PKTINFO was enabled (an inherited
-	 * socket) reports no addresses: it cannot be judged. */
-	if (dst->header.s_addr == htonl(INADDR_ANY))
-		return false;
-	/* A broadcast that arrives on an interface without an address has
-	 * no reply address (spec 0): it differs from the header too. */
+	 * socket) reports no reply address (spec): only its header can be
+	 * judged, and a subnet broadcast cannot be told from it. */
+	if (dst->spec.s_addr == htonl(INADDR_ANY))
+		return dst->header.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(dst->header.s_addr));
 	return dst->header.s_addr != dst->spec.s_addr;
 }
 

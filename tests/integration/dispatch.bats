@@ -293,9 +293,6 @@ PY
 	[[ ${lines[0]} == "10.99.0.255 none" ]]
 	[[ ${lines[1]} == "255.255.255.255 none" ]]
 	[[ ${lines[2]} == "10.99.0.1 DATA" ]]
-	# Ignored, not merely unanswerable: no reply socket was tried (a copy
-	# of a broadcast also arrives on the veth peer, which has no address).
-	refute grep -q "no socket for" "$SERVER_LOG"
 }
 
 @test "a port in use: a second server, or any socket with SO_REUSEADDR, cannot bind it" {

@@ -981,23 +981,27 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		end(t, XO_COMPLETE);
 		return;
 	}
-	/* A peer that never answered may not exist (a spoofed request):
-	 * no more than XFER_UNVERIFIED_RESENDS, and no ERROR either. */
-	if (!t->verified && (++t->tries > XFER_UNVERIFIED_RESENDS || t->tries > t->conf->max_retries ||
-			     now - t->progress_us >= t->conf->giveup_us)) {
-		snprintf(t->detail, sizeof(t->detail), "Timeout");
-		end(t, XO_TIMEOUT);
-		return;
-	}
 	/* Give up after too many timeouts in a row, or too long without
-	 * progress (duplicates from a confused peer do not count). */
-	if ((t->verified && ++t->tries > t->conf->max_retries) || now - t->progress_us >= t->conf->giveup_us) {
-		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+	 * progress (duplicates from a confused peer do not count).  A peer
+	 * that never answered may not exist (a forged request): no ERROR. */
+	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
+		if (t->verified) {
+			fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		} else {
+			snprintf(t->detail, sizeof(t->detail), "Timeout");
+			end(t, XO_TIMEOUT);
+		}
 		return;
 	}
 	/* Exponential backoff (unused where the client fixed the timeout),
 	 * and a note for telling later whether this resend was needed. */
 	rto_timeout(&t->rto, now, t->first_sent_us);
+	/* No more than XFER_UNVERIFIED_RESENDS to it: the transfer waits
+	 * silently, holding its slot as long as any other would. */
+	if (!t->verified && t->tries > XFER_UNVERIFIED_RESENDS) {
+		arm(t, now);
+		return;
+	}
 	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:

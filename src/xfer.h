@@ -50,8 +50,8 @@ void xfer_conf_init(struct xfer_conf *c);
  * Resends to a peer that has never answered.  Its address may be spoofed
  * (a reflection attack): until a datagram arrives from it on the
  * transfer's own port, which only a peer that got our reply knows, it
- * gets the first reply and this many resends, then the transfer ends
- * without an ERROR.
+ * gets the first reply and this many resends; the transfer then waits
+ * silently (it ends when it would have, without an ERROR).
  */
 #define XFER_UNVERIFIED_RESENDS 2
 

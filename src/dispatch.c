@@ -10,7 +10,8 @@
  *
  * Admission, in order: a request that is not an RRQ/WRQ is dropped; one
  * sent to a broadcast or multicast address is ignored (RFC 1123 4.2.3.4);
- * one from a peer (address and port) that already has a live or queued
+ * one the --allow/--deny rules refuse is dropped (or answered with ERROR
+ * 2 under --deny-error) before any file is looked at; one from a peer (address and port) that already has a live or queued
  * transfer is a retransmission and is dropped; when the global cap
  * (--max-transfers) or the client's cap (--max-per-client) is reached the
  * request waits in a short FIFO queue (--queue) and starts as soon as a
@@ -81,6 +82,7 @@ unsigned server_default_workers(void)
 	return n < 1 ? 1 : n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : (unsigned)n;
 }
 #define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
+#define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
 
 unsigned server_default_transfers(unsigned workers)
 {
@@ -192,16 +194,21 @@ struct dispatcher {
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
 	struct metrics metrics;
+	uint64_t deny_log_us;		/* start of the second denials are logged in */
+	unsigned deny_logged;		/* lines in that second */
+	uint64_t deny_unlogged;		/* denials not logged since the last line */
 	uint64_t metrics_us;		/* next --metrics write */
 	bool metrics_failing;		/* the last write failed (logged once) */
 	char metrics_text[METRICS_TEXT_MAX];
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
-	/* Packet info, the count of datagrams the buffer dropped, and in
-	 * single-port mode the receive time. */
-	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) +
-			       CMSG_SPACE(sizeof(struct timespec))];
+	/* Packet info (both kinds for an IPv4 datagram on a dual-stack
+	 * socket: a buffer for one is truncated, MSG_CTRUNC), the count of
+	 * datagrams the buffer dropped, and in single-port mode the receive
+	 * time. */
+	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			       CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
 	uint32_t ovfl_seen[SERVER_LISTEN_MAX];	/* SO_RXQ_OVFL count last read, per listener */
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
 };
@@ -395,12 +402,15 @@ static int dest_of(struct msghdr *mh, int family, struct dest *dst)
  */
 static bool is_broadcast(const struct dest *dst)
 {
-	if (dst->local.sa.sa_family == AF_INET6)
+	/* An IPv4 datagram on a dual-stack socket has a v4-mapped local
+	 * address, and its IPv4 header and spec addresses say the rest. */
+	if (dst->local.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&dst->local.sin6.sin6_addr))
 		return IN6_IS_ADDR_MULTICAST(&dst->local.sin6.sin6_addr);
 	/* A datagram queued before IP_PKTINFO was enabled (an inherited
-	 * socket) reports no local address: it cannot be judged. */
+	 * socket) reports no reply address (spec): only its header can be
+	 * judged, and a subnet broadcast cannot be told from it. */
 	if (dst->spec.s_addr == htonl(INADDR_ANY))
-		return false;
+		return dst->header.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(dst->header.s_addr));
 	return dst->header.s_addr != dst->spec.s_addr;
 }
 
@@ -496,6 +506,13 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	close(d->report_rd);
+	/* Only its own root: where Landlock is missing, another root's
+	 * descriptor would reach that tree (openat2 beneath it). */
+	if (d->rootfd != rootfd)
+		close(d->rootfd);
+	for (unsigned i = 0; i < d->conf->nroots; i++)
+		if (d->client_rootfd[i] != rootfd)
+			close(d->client_rootfd[i]);
 	enter_sandbox(d, &d->conf->sandbox, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
@@ -894,6 +911,48 @@ static void set_port(union sockaddr_any *local, const union sockaddr_any *listen
 		local->sin.sin_port = port;
 }
 
+/*
+ * A request the --allow/--deny rules refuse: counted, logged (at most
+ * DENY_LOG_PER_S lines a second, so that a flood cannot fill the log),
+ * and dropped, or answered with ERROR 2 from a socket of its own, as a
+ * transfer's first reply would be.
+ */
+static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *peer,
+		 union sockaddr_any *local, uint64_t now)
+{
+	char pbuf[ADDR_STR_MAX];
+
+	d->metrics.denied[op == OP_WRQ ? 1 : 0]++;
+	if (now - d->deny_log_us >= 1000000) {
+		d->deny_log_us = now;
+		d->deny_logged = 0;
+	}
+	if (d->deny_logged < DENY_LOG_PER_S) {
+		d->deny_logged++;
+		if (d->deny_unlogged)
+			log_notice("denied %s from %s (and %llu more not logged)", op == OP_WRQ ? "WRQ" : "RRQ",
+				   addr_format(&peer->sa, pbuf, sizeof(pbuf)),
+				   (unsigned long long)d->deny_unlogged);
+		else
+			log_notice("denied %s from %s", op == OP_WRQ ? "WRQ" : "RRQ",
+				   addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+		d->deny_unlogged = 0;
+	} else {
+		d->deny_unlogged++;
+	}
+	if (d->conf->deny_error) {
+		uint8_t buf[64];
+		int n = packet_build_error(buf, sizeof(buf), ERR_ACCESS, "Access violation");
+		int fd = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0, d->conf->single_port);
+
+		if (fd < 0)
+			return;
+		if (n > 0)
+			(void)!send(fd, buf, (size_t)n, 0);
+		close(fd);
+	}
+}
+
 static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, uint64_t now)
 {
 	union sockaddr_any *peer = mh->msg_name;
@@ -921,6 +980,10 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 	if (d->conf->single_port)
 		set_port(&dst.local, &d->bound[idx]);
 	d->last_activity_us = now;
+	if (!acl_permits(&d->conf->acl, &peer->sa, op == OP_WRQ ? ACL_WRITE : ACL_READ)) {
+		deny(d, op, peer, &dst.local, now);
+		return;
+	}
 	peers_key(&peer->sa, &key);
 	if (peers_has(d->queued, &key))
 		return;

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/time.h>
 #include <time.h>
@@ -58,6 +59,7 @@ void xfer_conf_init(struct xfer_conf *c)
 	memset(c, 0, sizeof(*c));
 	opt_limits_init(&c->lim);
 	c->upload.umask = 022;
+	c->mtu_clamp = true;
 	c->rto_us = 250000;
 	c->rto_min_us = 2000;
 	c->rto_max_us = 5000000;
@@ -590,7 +592,8 @@ static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 	send_window(t, now);
 }
 
-static int start_read(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+static int start_read(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req,
+		      const struct opt_limits *lim)
 {
 	struct stat st;
 	uint64_t size;
@@ -610,7 +613,7 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 	t->size_known = t->mode == MODE_OCTET;
 	/* tsize is announced for octet only: the netascii size is not known
 	 * without converting the whole file first. */
-	if (opt_negotiate(req, &t->conf->lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
+	if (opt_negotiate(req, lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
 	return 0;
 }
@@ -721,13 +724,17 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	arm(t, now);
 }
 
-static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req,
+		       const struct opt_limits *lim)
 {
 	int r;
 
 	if (!t->conf->allow_write)
 		return refuse(t, ERR_ACCESS, "Uploads are disabled");
-	if (opt_negotiate(req, &t->conf->lim, NULL, &t->opt) < 0)
+	/* Before any lookup: a refused name learns nothing of the tree. */
+	if (!path_upload_allowed(t->conf->upload.paths, t->conf->upload.npaths, rel))
+		return refuse(t, ERR_ACCESS, "Uploads are not allowed there");
+	if (opt_negotiate(req, lim, NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
 	/* An announced size over the limit is refused before any data. */
 	if (t->conf->upload_max && t->opt.tsize_known && t->opt.tsize > t->conf->upload_max)
@@ -776,12 +783,53 @@ static int remap_name(struct transfer *t, const struct packet_request *req, cons
 	return refuse(t, ERR_ACCESS, res == REMAP_REFUSED ? NULL : "Remap table failure");
 }
 
+/*
+ * The largest blksize whose DATA fits in one unfragmented datagram: the
+ * MTU of the route to the peer (IP_MTU of the connected socket, which
+ * includes what path MTU discovery has learnt) or --mtu, whichever is
+ * lower, minus the IP, UDP and TFTP headers (20 + 8 + 4, or 40 + 8 + 4
+ * for IPv6; dnsmasq's 32 and 52).
+ * Transfer sockets keep the kernel's usual discovery (PMTUDISC_WANT):
+ * DF is set, a smaller path found by an ICMP lowers the route's MTU for
+ * the next transfers, and a running one is fragmented by the kernel
+ * rather than stalled (its blksize cannot change).
+ */
+unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer)
+{
+	uint8_t host[16];
+	int family = addr_host(peer, host), v = 0;
+	socklen_t len = sizeof(v);
+	unsigned mtu = 0, overhead = family == AF_INET ? 32 : 52, cap;
+
+	if (conf->mtu_clamp) {
+		int want = IP_PMTUDISC_WANT;
+
+		/* Whatever net.ipv4.ip_no_pmtu_disc says (see above). */
+		if (peer->sa_family == AF_INET6) {
+			want = IPV6_PMTUDISC_WANT;
+			setsockopt(sock, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &want, sizeof(want));
+			want = IP_PMTUDISC_WANT;
+		}
+		setsockopt(sock, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want));
+		if (peer->sa_family == AF_INET6 ? getsockopt(sock, IPPROTO_IPV6, IPV6_MTU, &v, &len) == 0
+						 : getsockopt(sock, IPPROTO_IP, IP_MTU, &v, &len) == 0)
+			mtu = v > 0 ? (unsigned)v : 0;
+	}
+	if (conf->mtu_max && (!mtu || conf->mtu_max < mtu))
+		mtu = conf->mtu_max;
+	if (!mtu)
+		return conf->lim.blksize_max;
+	cap = mtu >= overhead + OPT_BLKSIZE_MIN ? mtu - overhead : OPT_BLKSIZE_MIN;
+	return cap < conf->lim.blksize_max ? cap : conf->lim.blksize_max;
+}
+
 /* ---- Events ---------------------------------------------------------- */
 
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
 	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)
 {
 	struct packet_request req;
+	struct opt_limits lim;
 	const char *rel;
 	char *mapped;
 	int r;
@@ -834,7 +882,9 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 		free(mapped);
 		return refuse(t, ERR_ACCESS, "Illegal file name");
 	}
-	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req) : start_write(t, rootfd, rel, &req);
+	lim = conf->lim;
+	lim.blksize_max = xfer_path_blksize(conf, sock, peer);
+	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req, &lim) : start_write(t, rootfd, rel, &req, &lim);
 	free(mapped);
 	if (r < 0)
 		return r;
@@ -922,6 +972,10 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 		on_request(t, buf, len);
 		return;
 	}
+	/* It came to the transfer's port, which only our reply told (in
+	 * single-port mode that is the listening port, so a request there
+	 * proves nothing and is handled above). */
+	t->verified = true;
 	if (op == OP_ERROR) {
 		struct packet_errmsg e;
 		char msg[64];
@@ -963,14 +1017,26 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		return;
 	}
 	/* Give up after too many timeouts in a row, or too long without
-	 * progress (duplicates from a confused peer do not count). */
+	 * progress (duplicates from a confused peer do not count).  A peer
+	 * that never answered may not exist (a forged request): no ERROR. */
 	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
-		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		if (t->verified) {
+			fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		} else {
+			snprintf(t->detail, sizeof(t->detail), "Timeout");
+			end(t, XO_TIMEOUT);
+		}
 		return;
 	}
 	/* Exponential backoff (unused where the client fixed the timeout),
 	 * and a note for telling later whether this resend was needed. */
 	rto_timeout(&t->rto, now, t->first_sent_us);
+	/* No more than XFER_UNVERIFIED_RESENDS to it: the transfer waits
+	 * silently, holding its slot as long as any other would. */
+	if (!t->verified && t->tries > XFER_UNVERIFIED_RESENDS) {
+		arm(t, now);
+		return;
+	}
 	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:

@@ -41,9 +41,26 @@ struct xfer_conf {
 	/* Single-port mode: requests from the client reach its transfer's
 	 * socket; a repeat is ignored, a different one restarts the transfer. */
 	bool single_port;
+	bool mtu_clamp;			/* blksize fits the route's MTU */
+	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
 };
 
 void xfer_conf_init(struct xfer_conf *c);
+
+/*
+ * Resends to a peer that has never answered.  Its address may be spoofed
+ * (a reflection attack): until a datagram arrives from it on the
+ * transfer's own port, which only a peer that got our reply knows, it
+ * gets the first reply and this many resends; the transfer then waits
+ * silently (it ends when it would have, without an ERROR).
+ */
+#define XFER_UNVERIFIED_RESENDS 2
+
+/*
+ * The blksize limit of a transfer on sock (connected to peer): -B, and
+ * the path MTU (the route's, or --mtu) less the IP, UDP and TFTP headers.
+ */
+unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer);
 
 enum xfer_state {
 	XS_OACK,	/* OACK sent, waiting for ACK 0 (RRQ) or DATA 1 (WRQ) */
@@ -82,6 +99,7 @@ struct transfer {
 	bool probe_valid;		/* the packet being timed was not retransmitted (Karn) */
 	bool size_known;		/* size holds the expected bytes (for titles) */
 	bool tx_blocked;		/* blocks tx_from..tx_to wait for send room */
+	bool verified;			/* the peer has sent us something */
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */

@@ -10,7 +10,8 @@
  *
  * Admission, in order: a request that is not an RRQ/WRQ is dropped; one
  * sent to a broadcast or multicast address is ignored (RFC 1123 4.2.3.4);
- * one from a peer (address and port) that already has a live or queued
+ * one the --allow/--deny rules refuse is dropped (or answered with ERROR
+ * 2 under --deny-error) before any file is looked at; one from a peer (address and port) that already has a live or queued
  * transfer is a retransmission and is dropped; when the global cap
  * (--max-transfers) or the client's cap (--max-per-client) is reached the
  * request waits in a short FIFO queue (--queue) and starts as soon as a
@@ -54,6 +55,7 @@
 #include "metrics.h"
 #include "packet.h"
 #include "peers.h"
+#include "replypath.h"
 #include "report.h"
 #include "reuseport.h"
 #include "server.h"
@@ -66,6 +68,9 @@
 #define STATUS_INTERVAL_US 1000000ull
 #define WORKER_SLOTS 64		/* workers, with those retiring after SIGHUP */
 #define RESPAWN_DELAY_US 1000000ull	/* after a worker died young */
+/* How long workers get to exit once told to (at the end, or when the
+ * drain timeout cuts their transfers) before they are killed. */
+#define DRAIN_GRACE_US 500000ull
 
 unsigned server_default_workers(void)
 {
@@ -77,6 +82,7 @@ unsigned server_default_workers(void)
 	return n < 1 ? 1 : n > SERVER_WORKERS_MAX ? SERVER_WORKERS_MAX : (unsigned)n;
 }
 #define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
+#define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
 
 unsigned server_default_transfers(unsigned workers)
 {
@@ -168,7 +174,11 @@ struct dispatcher {
 	int nfd;			/* listeners; pfd[nfd] is the signalfd, */
 	int report_rd, report_wr;	/* pfd[nfd + 1] the reports (report.h) */
 	bool stopping;
+	bool cut;			/* the drain timeout has passed */
+	int sigfd;
 	sigset_t oldmask;
+	struct replypaths paths;	/* --workers 0: each child's addresses */
+	unsigned shown_active;		/* the count in the process title */
 	struct peers *live;		/* children, by peer and pid */
 	struct peers *queued;		/* pending requests, "pid" = slot + 1 */
 	struct pending *queue;		/* ring of queue_max slots */
@@ -184,16 +194,21 @@ struct dispatcher {
 	uint64_t last_activity_us, status_us;
 	bool status_dirty;
 	struct metrics metrics;
+	uint64_t deny_log_us;		/* start of the second denials are logged in */
+	unsigned deny_logged;		/* lines in that second */
+	uint64_t deny_unlogged;		/* denials not logged since the last line */
 	uint64_t metrics_us;		/* next --metrics write */
 	bool metrics_failing;		/* the last write failed (logged once) */
 	char metrics_text[METRICS_TEXT_MAX];
 	struct mmsghdr msg[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	union sockaddr_any peer[BATCH_MAX];
-	/* Packet info, the count of datagrams the buffer dropped, and in
-	 * single-port mode the receive time. */
-	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) +
-			       CMSG_SPACE(sizeof(struct timespec))];
+	/* Packet info (both kinds for an IPv4 datagram on a dual-stack
+	 * socket: a buffer for one is truncated, MSG_CTRUNC), the count of
+	 * datagrams the buffer dropped, and in single-port mode the receive
+	 * time. */
+	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+			       CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
 	uint32_t ovfl_seen[SERVER_LISTEN_MAX];	/* SO_RXQ_OVFL count last read, per listener */
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
 };
@@ -387,12 +402,15 @@ static int dest_of(struct msghdr *mh, int family, struct dest *dst)
  */
 static bool is_broadcast(const struct dest *dst)
 {
-	if (dst->local.sa.sa_family == AF_INET6)
+	/* An IPv4 datagram on a dual-stack socket has a v4-mapped local
+	 * address, and its IPv4 header and spec addresses say the rest. */
+	if (dst->local.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&dst->local.sin6.sin6_addr))
 		return IN6_IS_ADDR_MULTICAST(&dst->local.sin6.sin6_addr);
 	/* A datagram queued before IP_PKTINFO was enabled (an inherited
-	 * socket) reports no local address: it cannot be judged. */
+	 * socket) reports no reply address (spec): only its header can be
+	 * judged, and a subnet broadcast cannot be told from it. */
 	if (dst->spec.s_addr == htonl(INADDR_ANY))
-		return false;
+		return dst->header.s_addr == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(dst->header.s_addr));
 	return dst->header.s_addr != dst->spec.s_addr;
 }
 
@@ -488,6 +506,13 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (int i = 0; i <= d->nfd; i++)
 		close(d->pfd[i].fd);
 	close(d->report_rd);
+	/* Only its own root: where Landlock is missing, another root's
+	 * descriptor would reach that tree (openat2 beneath it). */
+	if (d->rootfd != rootfd)
+		close(d->rootfd);
+	for (unsigned i = 0; i < d->conf->nroots; i++)
+		if (d->client_rootfd[i] != rootfd)
+			close(d->client_rootfd[i]);
 	enter_sandbox(d, &d->conf->sandbox, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
@@ -507,6 +532,11 @@ static void close_inherited(struct dispatcher *d, int keep)
 	for (int i = 0; i <= d->nfd + 1 + WORKER_SLOTS; i++)
 		if (d->pfd[i].fd >= 0 && d->pfd[i].fd != keep)
 			close(d->pfd[i].fd);
+	/* Also those no longer polled (exiting workers): a worker sees its
+	 * dispatcher gone only when no one else holds its end. */
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].ctl >= 0 && d->wk[i].ctl != keep && d->wk[i].ctl != wk_pfd(d, i)->fd)
+			close(d->wk[i].ctl);
 	close(d->report_wr);	/* workers report on their control socket */
 }
 
@@ -627,13 +657,21 @@ static void read_done(struct dispatcher *d, int i, uint64_t now)
 	}
 }
 
-/* Tell the client of a transfer whose worker died, from the transfer's
- * own port (free again, since the socket died with the worker). */
-static void abort_orphan(const struct dispatcher *d, struct wxfer *x)
+/* What a client whose transfer's process died is told. */
+static const char *orphan_message(const struct dispatcher *d)
 {
+	return d->cut ? "Server stopped" : "Transfer interrupted";
+}
+
+/* Tell the client of a transfer whose process died, from the transfer's
+ * own address and port (free again: the socket died with the process). */
+static void abort_orphan(const struct dispatcher *d, const union sockaddr_any *local,
+			 const union sockaddr_any *peer)
+{
+	union sockaddr_any from = *local;
 	uint8_t buf[64];
-	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, "Transfer interrupted");
-	int fd = transfer_socket(&x->local, &x->peer, 0, 0, 0, d->conf->single_port);
+	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, orphan_message(d));
+	int fd = transfer_socket(&from, peer, 0, 0, 0, d->conf->single_port);
 
 	if (fd < 0)
 		return;
@@ -649,18 +687,27 @@ static void worker_lost(struct dispatcher *d, int i, int status, uint64_t now)
 	struct wproc *w = &d->wk[i];
 	unsigned lost = 0;
 
+	/* Cut by the drain timeout, a worker tells its clients itself and
+	 * exits with 0; else the client hears it from the transfer's own
+	 * port (free again: the socket died with the worker). */
+	bool told = d->cut && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
 	read_done(d, i, now);
 	for (unsigned k = 0; k < d->conf->max_transfers; k++) {
 		if (d->wx[k].worker != i)
 			continue;
-		abort_orphan(d, &d->wx[k]);
+		if (!told)
+			abort_orphan(d, &d->wx[k].local, &d->wx[k].peer);
 		forget_transfer(d, k + 1, NULL, false);
 		lost++;
 	}
 	/* A worker that leaves while the server stops (a terminal's ^C
-	 * reaches the whole process group) with nothing running is routine. */
+	 * reaches the whole process group) with nothing running is routine;
+	 * so is one the drain timeout ended. */
 	if (d->stopping && !lost)
 		log_info("worker %ld ended while stopping", (long)w->pid);
+	else if (d->cut)
+		log_notice("worker %ld ended at the drain timeout; %u transfers cut", (long)w->pid, lost);
 	else if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFSIGNALED(status))
 			log_err("worker %ld killed by signal %d; %u transfers lost", (long)w->pid,
@@ -755,6 +802,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 {
 	char pbuf[ADDR_STR_MAX];
 	uint64_t made_ns;
+	socklen_t slen = sizeof(*local);
 	int sock;
 	pid_t pid;
 
@@ -767,6 +815,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 		return sock;
 	}
 	made_ns = realtime_ns();
+	getsockname(sock, &local->sa, &slen);
 	pid = fork();
 	if (pid == 0)
 		child(d, sock, req, len, peer);
@@ -777,6 +826,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 	}
 	peers_add(d->live, key, pid);
 	peers_set_stamp(d->live, key, made_ns);
+	replypaths_add(&d->paths, pid, peer, local);	/* room for max_transfers */
 	d->status_dirty = true;
 	return 0;
 }
@@ -861,6 +911,48 @@ static void set_port(union sockaddr_any *local, const union sockaddr_any *listen
 		local->sin.sin_port = port;
 }
 
+/*
+ * A request the --allow/--deny rules refuse: counted, logged (at most
+ * DENY_LOG_PER_S lines a second, so that a flood cannot fill the log),
+ * and dropped, or answered with ERROR 2 from a socket of its own, as a
+ * transfer's first reply would be.
+ */
+static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *peer,
+		 union sockaddr_any *local, uint64_t now)
+{
+	char pbuf[ADDR_STR_MAX];
+
+	d->metrics.denied[op == OP_WRQ ? 1 : 0]++;
+	if (now - d->deny_log_us >= 1000000) {
+		d->deny_log_us = now;
+		d->deny_logged = 0;
+	}
+	if (d->deny_logged < DENY_LOG_PER_S) {
+		d->deny_logged++;
+		if (d->deny_unlogged)
+			log_notice("denied %s from %s (and %llu more not logged)", op == OP_WRQ ? "WRQ" : "RRQ",
+				   addr_format(&peer->sa, pbuf, sizeof(pbuf)),
+				   (unsigned long long)d->deny_unlogged);
+		else
+			log_notice("denied %s from %s", op == OP_WRQ ? "WRQ" : "RRQ",
+				   addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+		d->deny_unlogged = 0;
+	} else {
+		d->deny_unlogged++;
+	}
+	if (d->conf->deny_error) {
+		uint8_t buf[64];
+		int n = packet_build_error(buf, sizeof(buf), ERR_ACCESS, "Access violation");
+		int fd = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0, d->conf->single_port);
+
+		if (fd < 0)
+			return;
+		if (n > 0)
+			(void)!send(fd, buf, (size_t)n, 0);
+		close(fd);
+	}
+}
+
 static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, uint64_t now)
 {
 	union sockaddr_any *peer = mh->msg_name;
@@ -888,6 +980,10 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 	if (d->conf->single_port)
 		set_port(&dst.local, &d->bound[idx]);
 	d->last_activity_us = now;
+	if (!acl_permits(&d->conf->acl, &peer->sa, op == OP_WRQ ? ACL_WRITE : ACL_READ)) {
+		deny(d, op, peer, &dst.local, now);
+		return;
+	}
 	peers_key(&peer->sa, &key);
 	if (peers_has(d->queued, &key))
 		return;
@@ -970,6 +1066,7 @@ static void wire_batch(struct dispatcher *d)
 
 static void reap(struct dispatcher *d, uint64_t now)
 {
+	struct replypath rp;
 	int status;
 	pid_t pid;
 
@@ -982,6 +1079,9 @@ static void reap(struct dispatcher *d, uint64_t now)
 		}
 		if (d->conf->workers || !peers_remove_pid(d->live, pid))
 			continue;
+		/* A child that was killed told its client nothing. */
+		if (replypaths_take(&d->paths, pid, &rp) && WIFSIGNALED(status))
+			abort_orphan(d, &rp.local, &rp.peer);
 		/* Status 0: the child's report counts it (read_reports). */
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			d->failed++;
@@ -1032,9 +1132,18 @@ static int write_pid_file(const char *path)
 static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 {
 	char status[256], sent[24], received[24];
+	bool force_title = false;
 
-	if (!d->status_dirty || (!force && now - d->status_us < STATUS_INTERVAL_US))
+	if (!d->status_dirty)
 		return;
+	/* The title follows the number of transfers at once; the status
+	 * line for systemd at most once a second. */
+	if (!force && now - d->status_us < STATUS_INTERVAL_US) {
+		if (peers_count(d->live) != d->shown_active)
+			force_title = true;
+		else
+			return;
+	}
 	snprintf(status, sizeof(status),
 		 "%u active, %u queued, %llu served, %llu failed (%llu not found), %llu dropped (busy),"
 		 " %llu lost (buffer full), %s sent, %s received",
@@ -1043,8 +1152,11 @@ static void notify_status(struct dispatcher *d, uint64_t now, bool force)
 		 (unsigned long long)d->dropped_busy, (unsigned long long)d->overflowed,
 		 log_human_bytes(d->metrics.bytes[0], sent, sizeof(sent)),
 		 log_human_bytes(d->metrics.bytes[1], received, sizeof(received)));
-	sd_notifyf(0, "STATUS=%s", status);
 	setproctitle("%s", status);
+	d->shown_active = peers_count(d->live);
+	if (force_title)
+		return;	/* still dirty: STATUS= follows within the second */
+	sd_notifyf(0, "STATUS=%s", status);
 	d->status_us = now;
 	d->status_dirty = false;
 }
@@ -1135,31 +1247,79 @@ static void stop_listening(struct dispatcher *d)
 
 static void kill_child(pid_t pid, void *arg)
 {
-	(void)arg;
-	kill(pid, SIGTERM);
+	kill(pid, *(int *)arg);
 }
 
-/* End every transfer now (the drain timeout has passed). */
-static void kill_transfers(struct dispatcher *d)
+/* Signal every worker and transfer child. */
+static void signal_all(struct dispatcher *d, int sig)
 {
 	if (!d->conf->workers) {
-		peers_each_pid(d->live, kill_child, NULL);
+		peers_each_pid(d->live, kill_child, &sig);
 		return;
 	}
 	for (int i = 0; i < WORKER_SLOTS; i++)
 		if (d->wk[i].pid)
-			kill(d->wk[i].pid, SIGTERM);
+			kill(d->wk[i].pid, sig);
 }
 
-/* Workers read end of file on their control socket and exit once their
- * transfers have ended. */
+/* Workers and transfer children not yet reaped. */
+static unsigned processes_left(const struct dispatcher *d)
+{
+	unsigned n = 0;
+
+	if (!d->conf->workers)
+		return peers_count(d->live);
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (d->wk[i].pid)
+			n++;
+	return n;
+}
+
+/* Closing a worker's control socket is a hangup for it: it ends what it
+ * still runs with an ERROR to each client, and exits. */
 static void close_workers(struct dispatcher *d)
 {
 	for (int i = 0; i < WORKER_SLOTS; i++)
 		if (d->wk[i].pid && d->wk[i].ctl >= 0) {
 			close(d->wk[i].ctl);
 			d->wk[i].ctl = -1;
+			*wk_pfd(d, i) = (struct pollfd){ .fd = -1 };
 		}
+}
+
+/*
+ * Reap every worker and transfer child, waiting for them until until_us;
+ * then kill those left and reap them too, so that the server leaves no
+ * process behind.  The clients of those killed are told (reap()).
+ */
+static void reap_all(struct dispatcher *d, uint64_t until_us)
+{
+	bool killed = false;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		struct pollfd p = { .fd = d->sigfd, .events = POLLIN };
+		uint64_t now = xfer_now_us();
+
+		reap(d, now);
+		if (!processes_left(d))
+			return;
+		if (now >= until_us) {
+			if (killed) {
+				log_err("%u processes still running after SIGKILL", processes_left(d));
+				return;
+			}
+			log_warn("ending %u processes that are still running", processes_left(d));
+			d->cut = true;
+			signal_all(d, SIGKILL);
+			killed = true;
+			until_us = now + 5000000;
+			continue;
+		}
+		poll(&p, 1, (int)((until_us - now + 999) / 1000));
+		while (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
+			;	/* SIGCHLD; a repeated SIGTERM changes nothing now */
+	}
 }
 
 /* The workers' pool and the table of their transfers. */
@@ -1241,6 +1401,8 @@ int dispatch_run(const struct server_conf *c)
 	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
+	if (!c->workers && replypaths_init(&d->paths, c->max_transfers) < 0)
+		return 1;
 	wire_batch(d);
 	if (init_workers(d) < 0 || open_listeners(d) < 0 || open_reports(d) < 0)
 		return 1;
@@ -1262,6 +1424,7 @@ int dispatch_run(const struct server_conf *c)
 		log_err("signalfd: %m");
 		return 1;
 	}
+	d->sigfd = sigfd;
 	d->pfd[d->nfd].fd = sigfd;
 	d->pfd[d->nfd].events = POLLIN;
 	d->pfd[d->nfd + 1].fd = d->report_rd;
@@ -1340,7 +1503,14 @@ int dispatch_run(const struct server_conf *c)
 				break;
 			if (now >= stop_deadline) {
 				log_warn("drain timeout: ending %u transfers", peers_count(d->live));
-				kill_transfers(d);
+				/* Workers tell their clients themselves; killed
+				 * children's clients hear it from reap(). */
+				d->cut = true;
+				if (c->workers)
+					close_workers(d);
+				else
+					signal_all(d, SIGKILL);
+				reap_all(d, now + DRAIN_GRACE_US);
 				break;
 			}
 		} else if (c->mode != SERVER_STANDALONE && c->idle_timeout_s && peers_count(d->live) == 0 &&
@@ -1353,9 +1523,15 @@ int dispatch_run(const struct server_conf *c)
 	/* The last children's reports may still be queued. */
 	while (read_reports(d) == REPORTS_PER_ROUND)
 		;
+	/* Idle workers exit when their control socket closes. */
+	d->stopping = true;
+	close_workers(d);
+	reap_all(d, xfer_now_us() + DRAIN_GRACE_US);
+	while (read_reports(d) == REPORTS_PER_ROUND)
+		;
+	d->status_dirty = true;
 	notify_status(d, now, true);
 	write_metrics(d, now);
-	close_workers(d);
 	if (c->pid_file)
 		unlink(c->pid_file);
 	return 0;

@@ -32,6 +32,7 @@ struct metrics {
 	uint64_t count[METRICS_OPS];
 	uint64_t sum_us[METRICS_OPS];
 	uint64_t lost;			/* transfer processes gone without a report */
+	uint64_t denied[METRICS_OPS];	/* requests refused by --allow/--deny */
 };
 
 /* What the dispatcher knows beside the counters. */

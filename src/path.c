@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -88,6 +89,16 @@ int path_open_read(int rootfd, const char *rel, struct stat *st)
 out_close:
 	close(fd);
 	return err;
+}
+
+bool path_upload_allowed(const char *const *patterns, unsigned n, const char *rel)
+{
+	if (n == 0)
+		return true;
+	for (unsigned i = 0; i < n; i++)
+		if (fnmatch(patterns[i], rel, FNM_PATHNAME | FNM_PERIOD) == 0)
+			return true;
+	return false;
 }
 
 unsigned path_errno_to_tftp(int err)

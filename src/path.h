@@ -8,6 +8,7 @@
 #ifndef SNOW_OWL_PATH_H
 #define SNOW_OWL_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -29,6 +30,14 @@ int path_openat(int dirfd, const char *rel, int flags, unsigned mode);
  * files only (-EISDIR for directories, -EACCES for other types).
  */
 int path_open_read(int rootfd, const char *rel, struct stat *st);
+
+/*
+ * Whether an upload to rel (as path_check() returned it) may land there:
+ * with no patterns, anywhere; else where one of the shell patterns
+ * matches the whole name, with fnmatch(FNM_PATHNAME | FNM_PERIOD): '*'
+ * and '?' never match a '/', nor a leading '.' of a component.
+ */
+bool path_upload_allowed(const char *const *patterns, unsigned n, const char *rel);
 
 /* TFTP error code for an errno value from the functions above. */
 unsigned path_errno_to_tftp(int err);

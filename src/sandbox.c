@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,11 +157,25 @@ static int load_seccomp(const struct sandbox_conf *c)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	/* syslog (inetd and daemon modes) may reconnect its AF_UNIX socket. */
+	/* The path MTU of the transfer socket, to size blocks (xfer.c);
+	 * no other socket option can be read. */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+				     SCMP_A1(SCMP_CMP_EQ, IPPROTO_IP), SCMP_A2(SCMP_CMP_EQ, IP_MTU));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+				     SCMP_A1(SCMP_CMP_EQ, IPPROTO_IPV6), SCMP_A2(SCMP_CMP_EQ, IPV6_MTU));
+	/* No new sockets and no connect: every socket a transfer uses was
+	 * made and connected before the sandbox (the transfer's, the report's,
+	 * the journal's, syslog's with LOG_NDELAY).  glibc's syslog() makes a
+	 * new socket by itself when a send fails (syslogd restarted): it
+	 * gets EACCES and the line is lost, rather than the process killed.
+	 * Allowing them would let a compromised transfer reach any AF_UNIX
+	 * service, abstract sockets included, even from inside a chroot. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -244,6 +259,27 @@ static int set_limits(const struct sandbox_conf *c)
 	return 0;
 }
 
+#ifdef SNOW_OWL_SANDBOX_PROBE
+#include <stdio.h>
+#include <sys/un.h>
+
+/* Test build only: what the sandbox answers to calls a transfer must not
+ * make, on standard error (the tests read the server's log). */
+static void probe(void)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "\0snow-owl-probe" };
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	dprintf(2, "probe: socket(AF_UNIX): %s\n", fd < 0 ? strerror(errno) : "allowed");
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	dprintf(2, "probe: socket(AF_INET): %s\n", fd < 0 ? strerror(errno) : "allowed");
+	/* On standard error (not a socket): ENOTSOCK if the call is let through. */
+	dprintf(2, "probe: connect: %s\n",
+		connect(2, (struct sockaddr *)&un, sizeof(un)) < 0 ? strerror(errno) : "allowed");
+}
+#endif
+
 int sandbox_enter(const struct sandbox_conf *c, int rootfd)
 {
 	int r;
@@ -279,5 +315,10 @@ int sandbox_enter(const struct sandbox_conf *c, int rootfd)
 	r = load_landlock(c, rootfd);
 	if (r < 0)
 		return r;
-	return load_seccomp(c);
+	r = load_seccomp(c);
+#ifdef SNOW_OWL_SANDBOX_PROBE
+	if (r == 0)
+		probe();
+#endif
+	return r;
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "sandbox.h"
 #include "xfer.h"
@@ -55,6 +56,8 @@ struct server_conf {
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
 	bool single_port;		/* transfers answer from the listening port */
 	unsigned workers;		/* pre-forked workers; 0: a child per transfer */
+	struct acl acl;			/* --allow, --deny */
+	bool deny_error;		/* answer a denied request with ERROR 2 */
 	struct server_root roots[SERVER_ROOTS_MAX];
 	unsigned nroots;
 	const char *pid_file;		/* -P */

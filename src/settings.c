@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "options.h"
 #include "settings.h"
 
@@ -101,6 +102,12 @@ static void print_address(const struct settings *s, const struct setting *st, FI
 static void print_refuse(const struct settings *s, const struct setting *st, FILE *f);
 static void print_port_range(const struct settings *s, const struct setting *st, FILE *f);
 static void print_client_root(const struct settings *s, const struct setting *st, FILE *f);
+static int parse_allow(struct settings *s, const char *v, char *why, size_t size);
+static int parse_upload_path(struct settings *s, const char *v, char *why, size_t size);
+static void print_upload_path(const struct settings *s, const struct setting *st, FILE *f);
+static int parse_deny(struct settings *s, const char *v, char *why, size_t size);
+static void print_allow(const struct settings *s, const struct setting *st, FILE *f);
+static void print_deny(const struct settings *s, const struct setting *st, FILE *f);
 
 static const struct setting table[] = {
 	{ .name = "root", STRING(root), .arg = "DIR",
@@ -125,11 +132,18 @@ static const struct setting table[] = {
 	  .help = "run transfers as USER" },
 	{ .name = "umask", .flag = 'U', .type = T_OCTAL, AT(srv.xfer.upload.umask), .max = 0777,
 	  .arg = "UMASK", .help = "mode mask for created files, octal" },
+	{ .name = "upload-path", CUSTOM(upload_path), .list = true, .arg = "PATTERN",
+	  .help = "uploads may only land where PATTERN matches, '*' never\n"
+		  "crossing a '/' (repeatable; default anywhere)" },
 	{ .name = "max-upload", SIZE(srv.xfer.upload_max, 0, UINT64_MAX >> 30), .arg = "SIZE",
 	  .help = "largest upload, bytes or with K, M, G; 0: no limit" },
 	{ .name = "max-blksize", .alias = "blocksize", .flag = 'B',
 	  UINT(srv.xfer.lim.blksize_max, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX), .arg = "N",
 	  .help = "largest blksize granted" },
+	{ .name = "mtu-clamp", BOOL(srv.xfer.mtu_clamp),
+	  .help = "blksize fits the MTU of the route to the client" },
+	{ .name = "mtu", UINT(srv.xfer.mtu_max, 0, 65535), .arg = "N",
+	  .help = "blksize fits this MTU too (overlays, tunnels); 0: none" },
 	{ .name = "max-windowsize", UINT(srv.xfer.lim.windowsize_max, 1, OPT_WINDOWSIZE_MAX), .arg = "N",
 	  .help = "largest windowsize granted" },
 	{ .name = "retransmit", .flag = 'T', UINT(srv.xfer.rto_us, OPT_UTIMEOUT_MIN, OPT_UTIMEOUT_MAX),
@@ -142,6 +156,15 @@ static const struct setting table[] = {
 	  .help = "file name remapping rules (tftpd-hpa's format)" },
 	{ .name = "client-root", CUSTOM(client_root), .list = true, .arg = "CIDR=DIR",
 	  .help = "serve clients in CIDR from DIR instead of ROOT (repeatable)" },
+	/* allow and deny share one list (AT): their order is kept. */
+	{ .name = "allow", CUSTOM(allow), AT(srv.acl), .list = true, .arg = "[OP:]NET",
+	  .help = "allow requests from NET (ADDR/PREFIX, ADDR or any); OP:\n"
+		  "read or write, else both; the first allow or deny\n"
+		  "that matches decides; none matches: allowed (repeatable)" },
+	{ .name = "deny", CUSTOM(deny), AT(srv.acl), .list = true, .arg = "[OP:]NET",
+	  .help = "deny requests from NET, as allow (repeatable)" },
+	{ .name = "deny-error", BOOL(srv.deny_error),
+	  .help = "answer a denied request with ERROR 2 (default: no reply)" },
 	{ .name = "port-range", .flag = 'R', CUSTOM(port_range), .arg = "LOW:HIGH",
 	  .help = "transfer sockets use ports in this range" },
 	{ .name = "single-port", BOOL(srv.single_port),
@@ -550,6 +573,93 @@ static void print_client_root(const struct settings *s, const struct setting *st
 		fprintf(f, "#%s =\n", st->name);
 }
 
+static int parse_upload_path(struct settings *s, const char *v, char *why, size_t size)
+{
+	struct upload_policy *u = &s->srv.xfer.upload;
+	const char *p = v;
+
+	if (!*v) {
+		u->npaths = 0;
+		return 0;
+	}
+	if (u->npaths == UPLOAD_PATHS_MAX) {
+		snprintf(why, size, "at most %d upload paths", UPLOAD_PATHS_MAX);
+		return -EINVAL;
+	}
+	/* Names are matched as path_check() leaves them: relative. */
+	while (*p == '/')
+		p++;
+	if (!*p) {
+		snprintf(why, size, "'%s' matches no file name", v);
+		return -EINVAL;
+	}
+	u->paths[u->npaths] = strdup(p);
+	if (!u->paths[u->npaths])
+		return -ENOMEM;
+	u->npaths++;
+	return 0;
+}
+
+static void print_upload_path(const struct settings *s, const struct setting *st, FILE *f)
+{
+	for (unsigned i = 0; i < s->srv.xfer.upload.npaths; i++)
+		fprintf(f, "%s = %s\n", st->name, s->srv.xfer.upload.paths[i]);
+	if (!s->srv.xfer.upload.npaths)
+		fprintf(f, "#%s =\n", st->name);
+}
+
+static int parse_rule(struct settings *s, const char *v, bool allow, char *why, size_t size)
+{
+	struct acl_rule r;
+
+	if (!*v) {
+		s->srv.acl.n = 0;
+		return 0;
+	}
+	if (acl_rule_parse(v, allow, &r) < 0) {
+		snprintf(why, size, "'%s' is not [read:|write:]NET with NET ADDR/PREFIX (no host bits "
+			 "set), ADDR or any", v);
+		return -EINVAL;
+	}
+	if (acl_add(&s->srv.acl, &r) < 0) {
+		snprintf(why, size, "at most %d allow and deny rules", ACL_RULES_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_allow(struct settings *s, const char *v, char *why, size_t size)
+{
+	return parse_rule(s, v, true, why, size);
+}
+
+static int parse_deny(struct settings *s, const char *v, char *why, size_t size)
+{
+	return parse_rule(s, v, false, why, size);
+}
+
+/* The whole list under allow, in order, so that the file reads back the
+ * same; deny then has nothing of its own to print. */
+static void print_allow(const struct settings *s, const struct setting *st, FILE *f)
+{
+	char buf[96];
+
+	(void)st;
+	for (unsigned i = 0; i < s->srv.acl.n; i++)
+		fprintf(f, "%s = %s\n", s->srv.acl.rule[i].allow ? "allow" : "deny",
+			acl_rule_format(&s->srv.acl.rule[i], buf, sizeof(buf)));
+	if (!s->srv.acl.n)
+		fprintf(f, "#allow =\n");
+}
+
+static void print_deny(const struct settings *s, const struct setting *st, FILE *f)
+{
+	if (!s->srv.acl.n)
+		fprintf(f, "#%s =\n", st->name);
+	else
+		fprintf(f, "# (deny rules are listed with allow, in their order)\n");
+}
+
 /* ---- The file ------------------------------------------------------------ */
 
 struct file_reader {
@@ -737,6 +847,10 @@ int settings_parse_args(struct settings *s, struct settings_cli *cli, int argc, 
 				st->parse(s, "", why, sizeof(why));
 		}
 		seen[st - table] = true;
+		/* Lists kept in one field are one list (allow and deny). */
+		for (size_t i = 0; st->list && i < NSETTINGS; i++)
+			if (table[i].list && table[i].size && table[i].offset == st->offset)
+				seen[i] = true;
 		rc = set_value(s, st, optarg, why, sizeof(why));
 		if (rc < 0 && st->flag)
 			snprintf(err, size, "-%c/--%s: %s", st->flag, st->name, why);

@@ -19,8 +19,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define UPLOAD_PATHS_MAX 32
+
 struct upload_policy {
 	bool allow_create;	/* -c: new files may be created */
+	const char *paths[UPLOAD_PATHS_MAX];	/* --upload-path patterns */
+	unsigned npaths;	/* 0: uploads may go anywhere */
 	bool plain_perms;	/* -p: only the kernel's permission checks */
 	mode_t umask;		/* -U */
 };

@@ -14,10 +14,16 @@
  * finds the buffer full waits for room, briefly, as a blocking one would
  * (xfer.c).  Handed-over transfers arrive on the control socket; ended
  * ones are reported back in batches, once per loop.
+ *
+ * End of file on the control socket retires the worker: it takes no more
+ * transfers and exits as soon as its last one ends, however that ends.
+ * A hangup (the dispatcher's end closed while transfers run: it died)
+ * ends every transfer with ERROR 0 "Server stopped" and the worker.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,6 @@
 #define EVENTS_MAX 256
 #define DONE_MAX 128
 #define CTL_PER_WAKE 64		/* handoffs taken before serving sockets again */
-#define TITLE_INTERVAL_US 1000000	/* the process title follows the load */
 
 struct wx {
 	struct transfer t;
@@ -61,7 +66,8 @@ struct worker {
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
 	unsigned ntransfers;
-	uint64_t title_us;		/* next process title update */
+	unsigned shown;			/* transfers in the process title, or UINT_MAX */
+	bool shown_retiring;
 };
 
 int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
@@ -286,8 +292,12 @@ static void take_handoffs(struct worker *w)
 		ssize_t n = recvmsg(w->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			w->retiring = true;	/* the dispatcher is gone or retires us */
-			epoll_ctl(w->ep, EPOLL_CTL_DEL, w->ctl, NULL);
+			/* The dispatcher retires us, or is gone: from now on
+			 * only a hangup is reported (see worker_run). */
+			struct epoll_event ev = { .events = 0, .data.ptr = NULL };
+
+			w->retiring = true;
+			epoll_ctl(w->ep, EPOLL_CTL_MOD, w->ctl, &ev);
 			return;
 		}
 		if (n < 0)
@@ -355,6 +365,32 @@ static void arm_timer(struct worker *w)
 		w->armed_us = due;
 }
 
+/* The dispatcher is gone: tell every client, log every transfer. */
+static void orphaned(struct worker *w)
+{
+	uint64_t now = xfer_now_us();
+
+	while (w->nheap) {
+		struct wx *x = w->heap[w->nheap - 1].x;
+
+		xfer_cancel(&x->t, "Server stopped");
+		heap_remove(w, x);
+		w->ndone = 0;	/* no one to report to */
+		finish(w, x, now);
+	}
+}
+
+/* The title follows the number of transfers, whenever it changes. */
+static void show_title(struct worker *w)
+{
+	if (w->ntransfers == w->shown && w->retiring == w->shown_retiring)
+		return;
+	setproctitle("worker, %u transfer%s%s", w->ntransfers, w->ntransfers == 1 ? "" : "s",
+		     w->retiring ? ", retiring" : "");
+	w->shown = w->ntransfers;
+	w->shown_retiring = w->retiring;
+}
+
 int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 {
 	struct worker *w = calloc(1, sizeof(*w));
@@ -379,17 +415,18 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		log_err("worker: cannot start: %m");
 		return 1;
 	}
-	while (!w->retiring || w->nheap) {
+	w->shown = UINT_MAX;
+	for (;;) {
 		uint64_t now = xfer_now_us();
 		int n;
 
-		if (now >= w->title_us) {
-			setproctitle("worker, %u transfer%s%s", w->ntransfers, w->ntransfers == 1 ? "" : "s",
-				     w->retiring ? ", retiring" : "");
-			w->title_us = now + TITLE_INTERVAL_US;
-		}
 		run_timers(w, now);
 		flush_done(w);
+		/* Retiring, with the last transfer ended (by a packet, a
+		 * timer, or on start): nothing will wake us again. */
+		if (w->retiring && !w->nheap)
+			break;
+		show_title(w);
 		arm_timer(w);
 		n = epoll_wait(w->ep, ev, EVENTS_MAX, -1);
 		if (n < 0) {
@@ -403,6 +440,12 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 			struct wx *x = ev[i].data.ptr;
 
 			if (!x) {
+				if (ev[i].events & (EPOLLHUP | EPOLLERR)) {
+					/* Whatever is still queued was never
+					 * counted by the dispatcher: drop it. */
+					orphaned(w);
+					return 0;
+				}
 				take_handoffs(w);
 				continue;
 			}

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/time.h>
 #include <time.h>
@@ -58,6 +59,7 @@ void xfer_conf_init(struct xfer_conf *c)
 	memset(c, 0, sizeof(*c));
 	opt_limits_init(&c->lim);
 	c->upload.umask = 022;
+	c->mtu_clamp = true;
 	c->rto_us = 250000;
 	c->rto_min_us = 2000;
 	c->rto_max_us = 5000000;
@@ -70,7 +72,7 @@ const char *xfer_outcome_name(enum xfer_outcome o)
 	static const char *const names[] = {
 		[XO_NONE] = "none", [XO_COMPLETE] = "complete", [XO_PROBE] = "probe",
 		[XO_ABORTED] = "aborted", [XO_TIMEOUT] = "timeout", [XO_REFUSED] = "refused",
-		[XO_FAILED] = "failed",
+		[XO_FAILED] = "failed", [XO_CHANGED] = "changed",
 	};
 	return names[o];
 }
@@ -241,17 +243,26 @@ static void mark_last(struct transfer *t, uint64_t block)
 	t->eof = true;
 }
 
-/* Octet: read blocks filled+1 .. upto straight into their slots, and on
- * into every free slot of the ring while reading anyway. */
+/*
+ * Octet: read blocks filled+1 .. upto straight into their slots, and on
+ * into every free slot of the ring while reading anyway.  The file is
+ * served as it was at open: its size then says which block is the last
+ * and how long each is, and a read that returns anything else (shorter:
+ * truncated; longer: grown) means the file changed.  Returns 0, -ESTALE
+ * for a change, or another -errno.
+ */
 static int fill_octet(struct transfer *t, uint64_t upto)
 {
 	struct iovec iov[IOV_BATCH];
 	size_t bs = t->opt.blksize;
+	uint64_t final = t->size / bs + 1;
 
 	if (t->filled < upto)
 		upto = t->acked + t->nslots;
-	while (t->filled < upto && !t->eof) {
-		uint64_t first = t->filled + 1;
+	if (upto > final)
+		upto = final;
+	while (t->filled < upto) {
+		uint64_t first = t->filled + 1, off = (first - 1) * bs, want;
 		size_t n = 0;
 		ssize_t got;
 
@@ -260,24 +271,29 @@ static int fill_octet(struct transfer *t, uint64_t upto)
 			iov[n].iov_len = bs;
 			n++;
 		}
-		got = preadv(t->fd, iov, (int)n, (off_t)((first - 1) * bs));
+		want = t->size - off < n * bs ? t->size - off : n * bs;
+		got = preadv(t->fd, iov, (int)n, (off_t)off);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		/* A short read of a regular file is its end. */
+		if ((uint64_t)got != want)
+			return -ESTALE;
 		for (size_t i = 0; i < n; i++) {
-			size_t len = (size_t)got > bs ? bs : (size_t)got;
+			size_t len = want > bs ? bs : (size_t)want;
 
 			*slot_len(t, first + i) = (uint32_t)len;
-			got -= (ssize_t)len;
+			want -= len;
 			t->filled = first + i;
-			if (len < bs) {
-				mark_last(t, first + i);
-				break;
-			}
 		}
+	}
+	if (t->filled == final && !t->eof) {
+		/* All read: the bytes in the ring are the file as opened only
+		 * if it has not changed since (growth past a block boundary,
+		 * or an in-place rewrite, shows only here). */
+		mark_last(t, final);
+		return filestamp_check(&t->stamp, t->fd);
 	}
 	return 0;
 }
@@ -297,13 +313,25 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 			size_t used;
 
 			if (t->rd_off == t->rd_len && !t->rd_eof) {
-				ssize_t got = read(t->fd, t->rd, RD_SIZE);
+				/* As octet: the size at open, no more, no less. */
+				uint64_t left = t->size - t->rd_total;
+				ssize_t got = 0;
 
-				if (got < 0) {
-					if (errno == EINTR)
+				if (left) {
+					got = read(t->fd, t->rd, left < RD_SIZE ? (size_t)left : RD_SIZE);
+					if (got < 0 && errno == EINTR)
 						continue;
-					return -errno;
+					if (got < 0)
+						return -errno;
+					if (got == 0)
+						return -ESTALE;	/* truncated */
+				} else {
+					int r = filestamp_check(&t->stamp, t->fd);
+
+					if (r < 0)
+						return r;
 				}
+				t->rd_total += (uint64_t)got;
 				t->rd_len = (size_t)got;
 				t->rd_off = 0;
 				t->rd_eof = got == 0;
@@ -482,6 +510,14 @@ static void send_window(struct transfer *t, uint64_t now)
 
 	t->tx_blocked = false;	/* this window replaces what waited */
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
+	/* Once all is read the final check has been made; before, look
+	 * now and then (a clock comparison per window). */
+	if (r == 0 && !t->eof)
+		r = filestamp_poll(&t->stamp, t->fd, now);
+	if (r == -ESTALE) {
+		fail(t, XO_CHANGED, ERR_UNDEFINED, "File changed during transfer");
+		return;
+	}
 	if (r < 0) {
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Read error");
 		return;
@@ -556,7 +592,8 @@ static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 	send_window(t, now);
 }
 
-static int start_read(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+static int start_read(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req,
+		      const struct opt_limits *lim)
 {
 	struct stat st;
 	uint64_t size;
@@ -569,13 +606,14 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 	if (!t->conf->upload.plain_perms && !(st.st_mode & S_IROTH))
 		return refuse(t, ERR_ACCESS, NULL);
 	size = (uint64_t)st.st_size;
+	filestamp_take(&t->stamp, &st, t->start_us);
 	/* The title shows a percentage only where the size on the wire is
 	 * known: netascii grows the file by an unknown amount. */
 	t->size = size;
 	t->size_known = t->mode == MODE_OCTET;
 	/* tsize is announced for octet only: the netascii size is not known
 	 * without converting the whole file first. */
-	if (opt_negotiate(req, &t->conf->lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
+	if (opt_negotiate(req, lim, t->mode == MODE_OCTET ? &size : NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
 	return 0;
 }
@@ -686,13 +724,17 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 	arm(t, now);
 }
 
-static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req)
+static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req,
+		       const struct opt_limits *lim)
 {
 	int r;
 
 	if (!t->conf->allow_write)
 		return refuse(t, ERR_ACCESS, "Uploads are disabled");
-	if (opt_negotiate(req, &t->conf->lim, NULL, &t->opt) < 0)
+	/* Before any lookup: a refused name learns nothing of the tree. */
+	if (!path_upload_allowed(t->conf->upload.paths, t->conf->upload.npaths, rel))
+		return refuse(t, ERR_ACCESS, "Uploads are not allowed there");
+	if (opt_negotiate(req, lim, NULL, &t->opt) < 0)
 		return refuse(t, ERR_OPTION, "Unsupported rollover value");
 	/* An announced size over the limit is refused before any data. */
 	if (t->conf->upload_max && t->opt.tsize_known && t->opt.tsize > t->conf->upload_max)
@@ -741,12 +783,53 @@ static int remap_name(struct transfer *t, const struct packet_request *req, cons
 	return refuse(t, ERR_ACCESS, res == REMAP_REFUSED ? NULL : "Remap table failure");
 }
 
+/*
+ * The largest blksize whose DATA fits in one unfragmented datagram: the
+ * MTU of the route to the peer (IP_MTU of the connected socket, which
+ * includes what path MTU discovery has learnt) or --mtu, whichever is
+ * lower, minus the IP, UDP and TFTP headers (20 + 8 + 4, or 40 + 8 + 4
+ * for IPv6; dnsmasq's 32 and 52).
+ * Transfer sockets keep the kernel's usual discovery (PMTUDISC_WANT):
+ * DF is set, a smaller path found by an ICMP lowers the route's MTU for
+ * the next transfers, and a running one is fragmented by the kernel
+ * rather than stalled (its blksize cannot change).
+ */
+unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer)
+{
+	uint8_t host[16];
+	int family = addr_host(peer, host), v = 0;
+	socklen_t len = sizeof(v);
+	unsigned mtu = 0, overhead = family == AF_INET ? 32 : 52, cap;
+
+	if (conf->mtu_clamp) {
+		int want = IP_PMTUDISC_WANT;
+
+		/* Whatever net.ipv4.ip_no_pmtu_disc says (see above). */
+		if (peer->sa_family == AF_INET6) {
+			want = IPV6_PMTUDISC_WANT;
+			setsockopt(sock, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &want, sizeof(want));
+			want = IP_PMTUDISC_WANT;
+		}
+		setsockopt(sock, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want));
+		if (peer->sa_family == AF_INET6 ? getsockopt(sock, IPPROTO_IPV6, IPV6_MTU, &v, &len) == 0
+						 : getsockopt(sock, IPPROTO_IP, IP_MTU, &v, &len) == 0)
+			mtu = v > 0 ? (unsigned)v : 0;
+	}
+	if (conf->mtu_max && (!mtu || conf->mtu_max < mtu))
+		mtu = conf->mtu_max;
+	if (!mtu)
+		return conf->lim.blksize_max;
+	cap = mtu >= overhead + OPT_BLKSIZE_MIN ? mtu - overhead : OPT_BLKSIZE_MIN;
+	return cap < conf->lim.blksize_max ? cap : conf->lim.blksize_max;
+}
+
 /* ---- Events ---------------------------------------------------------- */
 
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
 	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)
 {
 	struct packet_request req;
+	struct opt_limits lim;
 	const char *rel;
 	char *mapped;
 	int r;
@@ -799,7 +882,9 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 		free(mapped);
 		return refuse(t, ERR_ACCESS, "Illegal file name");
 	}
-	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req) : start_write(t, rootfd, rel, &req);
+	lim = conf->lim;
+	lim.blksize_max = xfer_path_blksize(conf, sock, peer);
+	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req, &lim) : start_write(t, rootfd, rel, &req, &lim);
 	free(mapped);
 	if (r < 0)
 		return r;
@@ -887,6 +972,10 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 		on_request(t, buf, len);
 		return;
 	}
+	/* It came to the transfer's port, which only our reply told (in
+	 * single-port mode that is the listening port, so a request there
+	 * proves nothing and is handled above). */
+	t->verified = true;
 	if (op == OP_ERROR) {
 		struct packet_errmsg e;
 		char msg[64];
@@ -928,14 +1017,26 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 		return;
 	}
 	/* Give up after too many timeouts in a row, or too long without
-	 * progress (duplicates from a confused peer do not count). */
+	 * progress (duplicates from a confused peer do not count).  A peer
+	 * that never answered may not exist (a forged request): no ERROR. */
 	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
-		fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		if (t->verified) {
+			fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
+		} else {
+			snprintf(t->detail, sizeof(t->detail), "Timeout");
+			end(t, XO_TIMEOUT);
+		}
 		return;
 	}
 	/* Exponential backoff (unused where the client fixed the timeout),
 	 * and a note for telling later whether this resend was needed. */
 	rto_timeout(&t->rto, now, t->first_sent_us);
+	/* No more than XFER_UNVERIFIED_RESENDS to it: the transfer waits
+	 * silently, holding its slot as long as any other would. */
+	if (!t->verified && t->tries > XFER_UNVERIFIED_RESENDS) {
+		arm(t, now);
+		return;
+	}
 	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:
@@ -955,6 +1056,16 @@ void xfer_on_timeout(struct transfer *t, uint64_t now)
 	default:
 		break;
 	}
+}
+
+void xfer_cancel(struct transfer *t, const char *msg)
+{
+	if (xfer_done(t))
+		return;
+	if (t->state == XS_DALLY)
+		end(t, XO_COMPLETE);	/* stored and acknowledged already */
+	else
+		fail(t, XO_FAILED, ERR_UNDEFINED, msg);
 }
 
 static void format_options(const struct transfer *t, char *buf, size_t size)
@@ -977,7 +1088,8 @@ static void format_options(const struct transfer *t, char *buf, size_t size)
 /* An ERROR went to the client: refuse() and fail() end these outcomes. */
 static bool error_sent(const struct transfer *t)
 {
-	return t->outcome == XO_REFUSED || t->outcome == XO_TIMEOUT || t->outcome == XO_FAILED;
+	return t->outcome == XO_REFUSED || t->outcome == XO_TIMEOUT || t->outcome == XO_FAILED ||
+	       t->outcome == XO_CHANGED;
 }
 
 static uint64_t duration_us(const struct transfer *t, uint64_t now)

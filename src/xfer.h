@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "filestamp.h"
 #include "netascii.h"
 #include "options.h"
 #include "packet.h"
@@ -40,9 +41,26 @@ struct xfer_conf {
 	/* Single-port mode: requests from the client reach its transfer's
 	 * socket; a repeat is ignored, a different one restarts the transfer. */
 	bool single_port;
+	bool mtu_clamp;			/* blksize fits the route's MTU */
+	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
 };
 
 void xfer_conf_init(struct xfer_conf *c);
+
+/*
+ * Resends to a peer that has never answered.  Its address may be spoofed
+ * (a reflection attack): until a datagram arrives from it on the
+ * transfer's own port, which only a peer that got our reply knows, it
+ * gets the first reply and this many resends; the transfer then waits
+ * silently (it ends when it would have, without an ERROR).
+ */
+#define XFER_UNVERIFIED_RESENDS 2
+
+/*
+ * The blksize limit of a transfer on sock (connected to peer): -B, and
+ * the path MTU (the route's, or --mtu) less the IP, UDP and TFTP headers.
+ */
+unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer);
 
 enum xfer_state {
 	XS_OACK,	/* OACK sent, waiting for ACK 0 (RRQ) or DATA 1 (WRQ) */
@@ -60,6 +78,7 @@ enum xfer_outcome {
 	XO_TIMEOUT,
 	XO_REFUSED,	/* we answered the request with an ERROR */
 	XO_FAILED,	/* local error during the transfer */
+	XO_CHANGED,	/* the file changed while it was read (filestamp.h) */
 	XO_MAX
 };
 
@@ -80,6 +99,7 @@ struct transfer {
 	bool probe_valid;		/* the packet being timed was not retransmitted (Karn) */
 	bool size_known;		/* size holds the expected bytes (for titles) */
 	bool tx_blocked;		/* blocks tx_from..tx_to wait for send room */
+	bool verified;			/* the peer has sent us something */
 
 	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
 	 * lives in a ring of slots laid out as header|data. */
@@ -116,7 +136,9 @@ struct transfer {
 
 	/* Negotiated values first; the echoed strings after them are cold. */
 	struct opt_result opt;
-	uint64_t size;
+	uint64_t size;			/* RRQ: the file's size at open */
+	struct filestamp stamp;		/* RRQ: the file as opened */
+	uint64_t rd_total;		/* netascii: file bytes read */
 	uint16_t error;			/* TFTP error code we sent, if any */
 	bool rd_eof;
 	bool up_open;
@@ -172,6 +194,11 @@ void xfer_on_writable(struct transfer *t, uint64_t now_us);
 
 static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
 static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
+
+/* End a running transfer from outside (its process is stopping): ERROR 0
+ * with msg to the client, outcome failed; an upload already stored and
+ * acknowledged (dallying) just ends, complete. */
+void xfer_cancel(struct transfer *t, const char *msg);
 
 /* Log the transfer's line, release its resources. */
 void xfer_finish(struct transfer *t, uint64_t now_us);

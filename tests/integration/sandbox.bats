@@ -49,10 +49,11 @@ held_child_status() {
 @test "the filter is enforced: a build without openat2 in it loses its transfer children to SIGSYS" {
 	[[ -x ${SNOW_OWLD_FILTER_TEST:-} ]] || skip "the filter test build is not built"
 	copy_demo
-	# A child per transfer: the child dies, the client hears nothing.
+	# A child per transfer: the child dies, the dispatcher tells the
+	# client from the transfer's port.
 	SNOW_OWLD=$SNOW_OWLD_FILTER_TEST start_server -v --workers 0
 	run tftp_raw -t 1 req rrq hello.txt octet
-	[[ $output == TIMEOUT ]]
+	[[ $output == "ERROR 0 Transfer interrupted" ]]
 	wait_log "transfer [0-9]+ killed by signal 31"
 	stop_server
 	# A worker: it dies, the dispatcher tells the client from the
@@ -103,4 +104,40 @@ PY
 		echo "still open in: ${holders[*]}" >&2
 		false
 	}
+}
+
+@test "in the sandbox, socket() and connect() fail with EACCES (no new socket, no AF_UNIX service reached)" {
+	[[ -x ${SNOW_OWLD_PROBE_TEST:-} ]] || skip "the probe test build is not built"
+	copy_demo
+	local model
+	for model in "--workers 1" "--workers 0"; do
+		# shellcheck disable=SC2086 # the option is words
+		SNOW_OWLD=$SNOW_OWLD_PROBE_TEST start_server $model
+		assert_serves_hello
+		wait_log "probe: connect: "
+		cat "$SERVER_LOG"
+		grep -qx "probe: socket(AF_UNIX): Permission denied" "$SERVER_LOG"
+		grep -qx "probe: socket(AF_INET): Permission denied" "$SERVER_LOG"
+		grep -qx "probe: connect: Permission denied" "$SERVER_LOG"
+		refute grep -q "allowed" "$SERVER_LOG"
+		stop_server
+	done
+}
+
+@test "a transfer child holds its own root directory and no other (--client-root)" {
+	copy_demo
+	local lab=$BATS_TEST_TMPDIR/lab other=$BATS_TEST_TMPDIR/other child held dirs
+	mkdir -m 0755 "$lab" "$other"
+	cp "$ROOT/hello.txt" "$lab/hello.txt"
+	start_server --client-root "127.0.0.0/8=$lab" --client-root "10.0.0.0/8=$other"
+	tftp_raw --hold 1.5 req rrq hello.txt octet >/dev/null &
+	held=$!
+	wait_for 5 has_children
+	child=$(server_children | head -n1)
+	dirs=$(for f in /proc/"$child"/fd/*; do
+		if [[ -d $f ]]; then readlink "$f"; fi
+	done)
+	wait "$held"
+	echo "directories held: $dirs"
+	[[ $dirs == "$lab" ]]
 }

@@ -65,7 +65,7 @@ sockets_of() { ss -Huanp | grep -c "pid=$1," || true; }
 	local w
 	for w in $(worker_pids); do
 		[[ $(sockets_of "$w") -eq 1 ]]
-		# The process title follows the worker's load (once a second).
+		# The process title follows the worker's load.
 		wait_for 2.5 eval "[[ \$(tr '\\0' '\\n' </proc/$w/cmdline | head -n1) == 'snow-owld: worker, 1 transfer' ]]"
 	done
 	wait "$a" "$b"

@@ -98,6 +98,8 @@ static void test_counters(void)
 	account(&m, OP_WRQ, XO_REFUSED, ERR_NOT_FOUND, 0, 100);
 	account(&m, OP_WRQ, XO_TIMEOUT, 0, 512, 100);
 	m.lost = 4;
+	m.denied[0] = 5;
+	m.denied[1] = 6;
 	render(&m);
 	is_int(value("snowowl_transfers_total{op=\"rrq\",outcome=\"complete\"}"), 2, "rrq complete");
 	is_int(value("snowowl_transfers_total{op=\"rrq\",outcome=\"refused\"}"), 3, "rrq refused");
@@ -114,6 +116,8 @@ static void test_counters(void)
 	is_int(value("snowowl_received_bytes_total"), 845, "bytes received: WRQ, complete or not");
 	is_int(value("snowowl_retransmits_total{op=\"rrq\"}"), 12, "retransmits by op");
 	is_int(value("snowowl_transfers_lost_total"), 4, "lost");
+	is_int(value("snowowl_requests_denied_total{op=\"rrq\"}"), 5, "denied reads");
+	is_int(value("snowowl_requests_denied_total{op=\"wrq\"}"), 6, "denied writes");
 	is_int(value("snowowl_requests_dropped_total"), 9, "dropped, from the gauges");
 	is_int(value("snowowl_requests_overflowed_total"), 7, "lost to a full listening buffer, from the gauges");
 	is_int(value("snowowl_transfers_active"), 3, "active gauge");

@@ -260,9 +260,45 @@ static void test_errno_to_tftp(void)
 	}
 }
 
+static void test_upload_allowed(void)
+{
+	static const char *const backups[] = { "backups/*.cfg", "incoming/[a-z]*/fw-??.bin" };
+	static const struct {
+		const char *rel;
+		bool ok;
+	} cases[] = {
+		{ "backups/sw1.cfg", true },
+		{ "backups/.cfg", false },		/* a hidden name: '*' skips no leading dot */
+		{ "backups/.hidden.cfg", false },
+		{ "backups/sub/sw1.cfg", false },	/* '*' never crosses a '/' */
+		{ "backups/sw1.cfg.bak", false },
+		{ "backups//sw1.cfg", false },		/* matched as sent */
+		{ "backups/./sw1.cfg", false },
+		{ "backups.cfg", false },
+		{ "sw1.cfg", false },
+		{ "other/backups/sw1.cfg", false },
+		{ "incoming/lab/fw-01.bin", true },
+		{ "incoming/Lab/fw-01.bin", false },
+		{ "incoming/lab/fw-1.bin", false },
+		{ "incoming/lab/x/fw-01.bin", false },
+	};
+	const char *rel;
+
+	ok(path_upload_allowed(NULL, 0, "anything/at/all"), "no patterns: anywhere");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_int(path_upload_allowed(backups, 2, cases[i].rel), cases[i].ok, "upload to %s: %s", cases[i].rel,
+		       cases[i].ok ? "allowed" : "refused");
+	/* The name a client sends with a leading slash is matched without it. */
+	if (path_check("/backups/a.cfg", 14, &rel) == 0)
+		ok(path_upload_allowed(backups, 2, rel), "/backups/a.cfg: as backups/a.cfg");
+	else
+		ok(0, "/backups/a.cfg passes path_check");
+}
+
 int main(void)
 {
 	test_check();
+	test_upload_allowed();
 	test_open();
 	test_errno_to_tftp();
 	return tap_done();

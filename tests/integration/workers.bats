@@ -173,26 +173,33 @@ slow_get_done() {
 	! grep -q "cannot enter the sandbox" "$SERVER_LOG"
 }
 
+# slow_link_server SRV_NS CLI_NS NET RATE: two namespaces joined by a veth
+# pair whose server end (NET.1) sends through a token bucket of RATE to
+# the client end (NET.2), and snow-owld with one worker on NET.1:6969.
+slow_link_server() {
+	local srv=$1 cli=$2 net=$3 rate=$4
+	netns_add "$srv"
+	netns_add "$cli"
+	ip -n "$srv" link add d0 mtu 9000 type veth peer name d1 mtu 9000 netns "$cli"
+	ip -n "$srv" addr add "$net.1/24" dev d0
+	ip -n "$cli" addr add "$net.2/24" dev d1
+	ip -n "$srv" link set d0 up
+	ip -n "$cli" link set d1 up
+	tc -n "$srv" qdisc add dev d0 root tbf rate "$rate" burst 64k limit 8m
+	ip netns exec "$srv" "$SNOW_OWLD" -L -a "$net.1:6969" -v --workers 1 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
+	SERVER_PID=$!	# stopped at teardown
+	wait_for 5 grep -q "listening on" "$SERVER_LOG"
+}
+
 @test "a worker's send that finds the socket buffer full waits for room: no retransmission behind a slow link" {
 	need_cmd ip
 	need_cmd tc
 	make_file f $((4 * 1024 * 1024))
-	# Two namespaces joined by a veth pair whose server end is a 100
-	# Mbit/s token bucket: a window of 64 blocks of 8 KiB (512 KiB) is
+	# A 100 Mbit/s bucket: a window of 64 blocks of 8 KiB (512 KiB) is
 	# more than a socket's send buffer holds, so sends fill it and must
 	# wait for the queue to drain.
 	local srv=so-sb-$$-s cli=so-sb-$$-c
-	netns_add "$srv"
-	netns_add "$cli"
-	ip -n "$srv" link add d0 mtu 9000 type veth peer name d1 mtu 9000 netns "$cli"
-	ip -n "$srv" addr add 10.99.1.1/24 dev d0
-	ip -n "$cli" addr add 10.99.1.2/24 dev d1
-	ip -n "$srv" link set d0 up
-	ip -n "$cli" link set d1 up
-	tc -n "$srv" qdisc add dev d0 root tbf rate 100mbit burst 64k limit 8m
-	ip netns exec "$srv" "$SNOW_OWLD" -L -a 10.99.1.1:6969 -v --workers 1 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
-	SERVER_PID=$!	# stopped at teardown
-	wait_for 5 grep -q "listening on" "$SERVER_LOG"
+	slow_link_server "$srv" "$cli" 10.99.1 100mbit
 	# A fixed timeout: a window queued behind the bucket takes about
 	# 40 ms, and only a send that gave up would cause a resend.
 	run ip netns exec "$cli" atftp --option "blksize 8192" --option "windowsize 64" --option "timeout 3" \
@@ -215,17 +222,7 @@ slow_get_done() {
 	# As above, with a 20 Mbit/s bucket: a send buffer drains in about
 	# 85 ms, twice the server's shortest timeout on a clean path.
 	local srv=so-sl-$$-s cli=so-sl-$$-c slow
-	netns_add "$srv"
-	netns_add "$cli"
-	ip -n "$srv" link add d0 mtu 9000 type veth peer name d1 mtu 9000 netns "$cli"
-	ip -n "$srv" addr add 10.99.2.1/24 dev d0
-	ip -n "$cli" addr add 10.99.2.2/24 dev d1
-	ip -n "$srv" link set d0 up
-	ip -n "$cli" link set d1 up
-	tc -n "$srv" qdisc add dev d0 root tbf rate 20mbit burst 64k limit 8m
-	ip netns exec "$srv" "$SNOW_OWLD" -L -a 10.99.2.1:6969 -v --workers 1 "$ROOT" >"$SERVER_LOG" 2>&1 3>&- </dev/null &
-	SERVER_PID=$!	# stopped at teardown
-	wait_for 5 grep -q "listening on" "$SERVER_LOG"
+	slow_link_server "$srv" "$cli" 10.99.2 20mbit
 	ip netns exec "$cli" atftp --option "blksize 8192" --option "windowsize 64" --option "timeout 5" \
 		-g -r f -l "$WORK/f" 10.99.2.1 6969 </dev/null 3>&- &
 	slow=$!

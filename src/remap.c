@@ -241,10 +241,14 @@ int remap_load(const char *path, struct remap **out, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: %s", path, strerror(errno));
 		return rc;
 	}
-	rc = getdelim(&text, &size, '\0', f) < 0 && ferror(f) ? -EIO : 0;
+	/* An empty file (/dev/null) reads nothing: getdelim() returns -1 and
+	 * leaves its buffer unterminated. */
+	ssize_t got = getdelim(&text, &size, '\0', f);
+
+	rc = got < 0 && ferror(f) ? -EIO : 0;
 	fclose(f);
 	if (rc == 0)
-		rc = remap_parse(text ? text : "", path, out, err, errsize);
+		rc = remap_parse(got > 0 ? text : "", path, out, err, errsize);
 	else
 		snprintf(err, errsize, "%s: read error", path);
 	free(text);

@@ -260,6 +260,9 @@ static void test_files(void)
 	is_int(remap_load(path, &rm, err, sizeof(err)), -ENOENT, "a missing file is an error");
 	ok(strstr(err, path) && strstr(err, "No such file"), "... naming the file: %s", err);
 
+	rm = (struct remap *)1;
+	is_int(remap_load("/dev/null", &rm, err, sizeof(err)), 0, "an empty file (/dev/null) loads");
+	ok(rm == NULL, "... to no rules (nothing read from an unterminated buffer)");
 	is_int(remap_parse("", "f", &rm, err, sizeof(err)), 0, "an empty file parses");
 	ok(rm == NULL, "... to no rules");
 	is_int(remap_apply(NULL, "x", OP_RRQ, (struct sockaddr *)&peer, &out), REMAP_OK, "no rules: no change");

@@ -25,6 +25,8 @@
  * as above) or after the socket was closed (the client reuses its port
  * for its next file: it waits in the queue until the old transfer has
  * been reaped).  The kernel's receive time of each request tells which.
+ * Another client's request that a new transfer socket caught before it
+ * was connected is read back and admitted (rescue_strays()).
  *
  * The dispatcher stays root (when started as root) because every child
  * needs chroot and setuid/setgid to enter its sandbox; it touches no
@@ -210,7 +212,18 @@ struct dispatcher {
 	uint8_t ctl[BATCH_MAX][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
 			       CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct timespec))];
 	uint32_t ovfl_seen[SERVER_LISTEN_MAX];	/* SO_RXQ_OVFL count last read, per listener */
+	struct stray *strays;		/* single-port: requests to admit (rescue_strays) */
+	unsigned nstrays, strays_cap;
+	uint64_t rescued;		/* requests taken from a transfer socket */
 	uint8_t buf[BATCH_MAX][REQUEST_MAX];
+};
+
+/* A request that reached a shared-port transfer socket instead of the
+ * listener (rescue_strays), waiting to be admitted. */
+struct stray {
+	uint8_t *buf;
+	uint16_t len;
+	union sockaddr_any peer, local;
 };
 
 /* ---- Listening sockets ------------------------------------------------ */
@@ -444,12 +457,68 @@ static int bind_port(int fd, union sockaddr_any *local, unsigned low, unsigned h
 	return -EADDRINUSE;
 }
 
+static bool same_peer(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	struct peer_key ka, kb;
+
+	peers_key(&a->sa, &ka);
+	peers_key(&b->sa, &kb);
+	return ka.family == kb.family && ka.port == kb.port && memcmp(ka.addr, kb.addr, sizeof(ka.addr)) == 0;
+}
+
+/*
+ * Single-port mode: between bind() and connect() a transfer socket is an
+ * unconnected member of the listening port, and the kernel may deliver
+ * another client's request to it (by the reuseport hash, or because its
+ * specific address outranks a wildcard listener).  Once it is connected
+ * nothing but its peer's datagrams can arrive, so whatever is queued
+ * then is taken out here: another client's datagram is kept to be
+ * admitted as if the listener had read it; the peer's own (its request,
+ * sent again) is dropped as a retransmission.
+ */
+static void rescue_strays(struct dispatcher *d, int fd, const union sockaddr_any *local,
+			  const union sockaddr_any *peer)
+{
+	uint8_t buf[REQUEST_MAX];
+
+	for (;;) {
+		union sockaddr_any from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC, &from.sa, &flen);
+		struct stray *s;
+
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(buf) || n < 2 || same_peer(&from, peer))
+			continue;
+		if (d->nstrays == d->strays_cap) {
+			unsigned cap = d->strays_cap ? 2 * d->strays_cap : 16;
+			struct stray *grown = reallocarray(d->strays, cap, sizeof(*grown));
+
+			if (!grown)
+				continue;	/* the client sends it again */
+			d->strays = grown;
+			d->strays_cap = cap;
+		}
+		s = &d->strays[d->nstrays];
+		s->buf = malloc((size_t)n);
+		if (!s->buf)
+			continue;
+		memcpy(s->buf, buf, (size_t)n);
+		s->len = (uint16_t)n;
+		s->peer = from;
+		s->local = *local;
+		d->nstrays++;
+		d->rescued++;
+	}
+}
+
 /* Socket for one transfer: from the request's local address, to the
  * peer; on a port in low..high when low is set, else on local's port
  * (0: any; in single-port mode, shared, the listener's).  flags:
  * SOCK_NONBLOCK for a worker, which waits in epoll (polling a blocking
  * UDP socket costs a look at its queue's first datagram each time). */
-static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *peer,
+static int transfer_socket(struct dispatcher *d, union sockaddr_any *local, const union sockaddr_any *peer,
 			   unsigned low, unsigned high, int flags, bool shared)
 {
 	int fd = socket(peer->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0);
@@ -470,6 +539,17 @@ static int transfer_socket(union sockaddr_any *local, const union sockaddr_any *
 	if (r < 0) {
 		close(fd);
 		return r;
+	}
+	if (shared) {
+		/* Drained, filtered, drained again: what came before the
+		 * filter is rescued, nothing after it is another client's. */
+		rescue_strays(d, fd, local, peer);
+		r = reuseport_peer_filter(fd, &peer->sa);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		rescue_strays(d, fd, local, peer);
 	}
 	return fd;
 }
@@ -665,13 +745,13 @@ static const char *orphan_message(const struct dispatcher *d)
 
 /* Tell the client of a transfer whose process died, from the transfer's
  * own address and port (free again: the socket died with the process). */
-static void abort_orphan(const struct dispatcher *d, const union sockaddr_any *local,
+static void abort_orphan(struct dispatcher *d, const union sockaddr_any *local,
 			 const union sockaddr_any *peer)
 {
 	union sockaddr_any from = *local;
 	uint8_t buf[64];
 	int n = packet_build_error(buf, sizeof(buf), ERR_UNDEFINED, orphan_message(d));
-	int fd = transfer_socket(&from, peer, 0, 0, 0, d->conf->single_port);
+	int fd = transfer_socket(d, &from, peer, 0, 0, 0, d->conf->single_port);
 
 	if (fd < 0)
 		return;
@@ -771,7 +851,7 @@ static int spawn_in_worker(struct dispatcher *d, const struct peer_key *key, con
 
 	if (w < 0 || d->wx_nfree == 0)
 		return -EAGAIN;
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, SOCK_NONBLOCK,
+	sock = transfer_socket(d, local, peer, d->conf->port_low, d->conf->port_high, SOCK_NONBLOCK,
 			       d->conf->single_port);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
@@ -808,7 +888,7 @@ static int spawn(struct dispatcher *d, const struct peer_key *key, const void *r
 
 	if (d->conf->workers)
 		return spawn_in_worker(d, key, req, len, peer, local);
-	sock = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0,
+	sock = transfer_socket(d, local, peer, d->conf->port_low, d->conf->port_high, 0,
 			       d->conf->single_port);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
@@ -943,7 +1023,7 @@ static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *pe
 	if (d->conf->deny_error) {
 		uint8_t buf[64];
 		int n = packet_build_error(buf, sizeof(buf), ERR_ACCESS, "Access violation");
-		int fd = transfer_socket(local, peer, d->conf->port_low, d->conf->port_high, 0, d->conf->single_port);
+		int fd = transfer_socket(d, local, peer, d->conf->port_low, d->conf->port_high, 0, d->conf->single_port);
 
 		if (fd < 0)
 			return;
@@ -953,12 +1033,45 @@ static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *pe
 	}
 }
 
+/* Admission of a request sent to dst->local (reply address and port). */
+static void admit_request(struct dispatcher *d, const void *req, size_t len, const union sockaddr_any *peer,
+			  struct dest *dst, unsigned op, uint64_t now)
+{
+	struct peer_key key;
+	char pbuf[ADDR_STR_MAX];
+
+	d->last_activity_us = now;
+	if (!acl_permits(&d->conf->acl, &peer->sa, op == OP_WRQ ? ACL_WRITE : ACL_READ)) {
+		deny(d, op, peer, &dst->local, now);
+		return;
+	}
+	peers_key(&peer->sa, &key);
+	if (peers_has(d->queued, &key))
+		return;
+	if (peers_has(d->live, &key)) {
+		/* Single-port mode: received after the transfer's socket was
+		 * made, so that socket is closed and this is the client's next
+		 * request from the same port: it starts once the old transfer
+		 * is reaped.  Otherwise a retransmitted request of a live
+		 * transfer. */
+		if (d->conf->single_port && dst->rx_ns && dst->rx_ns > peers_stamp(d->live, &key)) {
+			log_debug("%s: next request waits for the last transfer to end",
+				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+			enqueue(d, &key, req, len, peer, &dst->local, now);
+		}
+		return;
+	}
+	/* Queued requests that could start have started (run_queue runs
+	 * after every reap), so a request with room goes first. */
+	if (!has_room(d, &key) || spawn(d, &key, req, len, peer, &dst->local) == -EAGAIN)
+		enqueue(d, &key, req, len, peer, &dst->local, now);
+}
+
 static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, uint64_t now)
 {
 	union sockaddr_any *peer = mh->msg_name;
 	struct dest dst;
 	unsigned op = packet_opcode(mh->msg_iov->iov_base, len);
-	struct peer_key key;
 	char pbuf[ADDR_STR_MAX];
 
 	if (op != OP_RRQ && op != OP_WRQ) {
@@ -979,32 +1092,23 @@ static void admit(struct dispatcher *d, int idx, struct msghdr *mh, size_t len, 
 	}
 	if (d->conf->single_port)
 		set_port(&dst.local, &d->bound[idx]);
-	d->last_activity_us = now;
-	if (!acl_permits(&d->conf->acl, &peer->sa, op == OP_WRQ ? ACL_WRITE : ACL_READ)) {
-		deny(d, op, peer, &dst.local, now);
-		return;
+	admit_request(d, mh->msg_iov->iov_base, len, peer, &dst, op, now);
+}
+
+/* Admit what rescue_strays() took from transfer sockets, in the order it
+ * came; admitting one may rescue more. */
+static void admit_strays(struct dispatcher *d, uint64_t now)
+{
+	for (unsigned i = 0; i < d->nstrays; i++) {
+		struct stray s = d->strays[i];
+		struct dest dst = { .local = s.local, .rx_ns = realtime_ns() };
+		unsigned op = packet_opcode(s.buf, s.len);
+
+		if (op == OP_RRQ || op == OP_WRQ)
+			admit_request(d, s.buf, s.len, &s.peer, &dst, op, now);
+		free(s.buf);
 	}
-	peers_key(&peer->sa, &key);
-	if (peers_has(d->queued, &key))
-		return;
-	if (peers_has(d->live, &key)) {
-		/* Single-port mode: received after the transfer's socket was
-		 * made, so that socket is closed and this is the client's next
-		 * request from the same port: it starts once the old transfer
-		 * is reaped.  Otherwise a retransmitted request of a live
-		 * transfer. */
-		if (d->conf->single_port && dst.rx_ns && dst.rx_ns > peers_stamp(d->live, &key)) {
-			log_debug("%s: next request waits for the last transfer to end",
-				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
-			enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
-		}
-		return;
-	}
-	/* Queued requests that could start have started (run_queue runs
-	 * after every reap), so a request with room goes first. */
-	if (!has_room(d, &key) ||
-	    spawn(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local) == -EAGAIN)
-		enqueue(d, &key, mh->msg_iov->iov_base, len, peer, &dst.local, now);
+	d->nstrays = 0;
 }
 
 /* SO_RXQ_OVFL: the socket's running count of datagrams dropped for want
@@ -1219,7 +1323,8 @@ static void write_metrics(struct dispatcher *d, uint64_t now)
 	const struct server_conf *c = d->conf;
 	struct metrics_gauges g = {
 		.active = peers_count(d->live), .queued = peers_count(d->queued),
-		.dropped_busy = d->dropped_busy, .overflowed = d->overflowed, .version = PACKAGE_VERSION, .root = c->root,
+		.dropped_busy = d->dropped_busy, .overflowed = d->overflowed,
+		.rescued = d->rescued, .version = PACKAGE_VERSION, .root = c->root,
 	};
 	int len, r;
 
@@ -1494,6 +1599,8 @@ int dispatch_run(const struct server_conf *c)
 				receive_batch(d, i, now);
 		if (d->q_len && !d->stopping)
 			run_queue(d, now);
+		if (d->nstrays && !d->stopping)
+			admit_strays(d, now);
 		notify_status(d, now, false);
 		if (c->metrics_path && now >= d->metrics_us)
 			write_metrics(d, now);

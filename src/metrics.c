@@ -164,6 +164,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char
 	head(&t, "snowowl_requests_overflowed_total", "counter",
 	     "Requests the kernel dropped because a listening socket's buffer was full.");
 	put(&t, "snowowl_requests_overflowed_total %" PRIu64 "\n", g->overflowed);
+	head(&t, "snowowl_requests_rescued_total", "counter",
+	     "Single-port mode: requests that reached a transfer socket before it was connected, admitted from there.");
+	put(&t, "snowowl_requests_rescued_total %" PRIu64 "\n", g->rescued);
 	head(&t, "snowowl_transfers_active", "gauge", "Transfers running.");
 	put(&t, "snowowl_transfers_active %u\n", g->active);
 	head(&t, "snowowl_transfers_queued", "gauge", "Requests waiting for a free slot.");

@@ -4,7 +4,11 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +32,59 @@ int reuseport_enabled(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) < 0)
 		return -errno;
 	return on != 0;
+}
+
+/*
+ * The filter runs when a datagram is queued, with the packet's data at
+ * its UDP header (offset 0: the source port) and the IP header at
+ * SKF_NET_OFF.  Loads are in network byte order, compared as numbers.
+ */
+int reuseport_peer_filter(int fd, const struct sockaddr *peer)
+{
+	struct sock_filter f[16];
+	struct sock_fprog prog = { .filter = f };
+	unsigned n = 0, words, i;
+	uint32_t addr[4];
+	uint16_t port;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)peer;
+
+	if (peer->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)peer;
+
+		memcpy(addr, &s4->sin_addr, 4);
+		port = s4->sin_port;
+		words = 1;
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(addr, &s6->sin6_addr.s6_addr[12], 4);
+		port = s6->sin6_port;
+		words = 1;
+	} else {
+		memcpy(addr, &s6->sin6_addr, 16);
+		port = s6->sin6_port;
+		words = 4;
+	}
+	/* IP version: 4 or 6, from the header's first nibble. */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4);
+	/* Each jump to "drop" counts the instructions left before it. */
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, words == 1 ? 4 : 6, 0, 0);
+	n++;
+	for (i = 0; i < words; i++) {
+		/* Source address: IPv4 header offset 12, IPv6 offset 8. */
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						      (uint32_t)SKF_NET_OFF + (words == 1 ? 12 : 8) + 4 * i);
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(addr[i]), 0, 0);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohs(port), 0, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);	/* accept */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);		/* drop */
+	/* Point every failed comparison at the last instruction. */
+	for (i = 0; i < n - 2; i++)
+		if (BPF_CLASS(f[i].code) == BPF_JMP)
+			f[i].jf = (uint8_t)(n - 1 - (i + 1));
+	prog.len = (unsigned short)n;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
 }
 
 /*

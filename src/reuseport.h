@@ -15,6 +15,7 @@
 #define SNOW_OWL_REUSEPORT_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 /* Set SO_REUSEPORT on fd (before it is bound).  Returns 0 or -errno. */
 int reuseport_enable(int fd);
@@ -28,5 +29,14 @@ int reuseport_enabled(int fd);
  * the reason and the fix in why.
  */
 int reuseport_check_inherited(int fd, bool from_inetd, char *why, size_t size);
+
+/*
+ * Let fd (a connected transfer socket) queue only datagrams from peer's
+ * address and port: a classic BPF socket filter.  Another client's
+ * request that the kernel looked up before connect() took effect can
+ * still be queued a moment after it; past this filter none can.
+ * Returns 0 or -errno.
+ */
+int reuseport_peer_filter(int fd, const struct sockaddr *peer);
 
 #endif

@@ -500,7 +500,7 @@ static int ring_alloc(struct transfer *t)
 static void send_window(struct transfer *t, uint64_t now)
 {
 	uint64_t first = t->acked + 1;
-	uint64_t upto = t->acked + t->opt.windowsize;
+	uint64_t upto = t->acked + t->opt.windowsize, filled;
 	int r;
 
 	if (!t->ring && ring_alloc(t) < 0) {
@@ -509,10 +509,13 @@ static void send_window(struct transfer *t, uint64_t now)
 	}
 
 	t->tx_blocked = false;	/* this window replaces what waited */
+	filled = t->filled;
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
 	/* Once all is read the final check has been made; before, look
-	 * now and then (a clock comparison per window). */
-	if (r == 0 && !t->eof)
+	 * now and then when the ring was refilled (a clock comparison per
+	 * read: a transfer of a boot storm lasts many intervals but reads
+	 * its small file in a few). */
+	if (r == 0 && !t->eof && t->filled != filled)
 		r = filestamp_poll(&t->stamp, t->fd, now);
 	if (r == -ESTALE) {
 		fail(t, XO_CHANGED, ERR_UNDEFINED, "File changed during transfer");

@@ -93,6 +93,15 @@ unsigned server_default_transfers(unsigned workers)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 1024;
+	/* Started as root (CAP_SYS_RESOURCE) the limit is ours to raise, as
+	 * the unit's LimitNOFILE= does: room for the most transfers auto
+	 * allows in one worker. */
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < SERVER_NOFILE_WANT) {
+		struct rlimit want = { SERVER_NOFILE_WANT, SERVER_NOFILE_WANT };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);

@@ -5,8 +5,9 @@
  * is truncated, appended to or rewritten in place meanwhile, the client
  * would get a mix of old and new bytes (or a prefix) and could not tell.
  * The stamp taken at open (inode, device, size, mtime, ctime) is compared
- * with fstat() now and then: at most every FILESTAMP_INTERVAL_US while
- * data is read, and always once all of it has been read.  A new file
+ * with fstat() now and then: at most every FILESTAMP_INTERVAL_US and
+ * FILESTAMP_POLL_BYTES while data is read, and always once all of it has
+ * been read.  A new file
  * renamed over the name is not a change: the open descriptor still reads
  * the old inode, whole (and the unlink that moves the old inode's ctime
  * also lowers its link count, which tells it from a write).
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #define FILESTAMP_INTERVAL_US 100000	/* fstat at most this often */
+#define FILESTAMP_POLL_BYTES (64u << 10)	/* ... and once this much more was read */
 
 struct filestamp {
 	dev_t dev;

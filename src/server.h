@@ -70,13 +70,18 @@ void server_conf_init(struct server_conf *c);
 unsigned server_default_workers(void);
 
 /*
- * What --max-transfers auto allows: raises the soft RLIMIT_NOFILE to the
- * hard limit, then counts three descriptors per transfer (a socket, a
+ * What --max-transfers auto allows: raises RLIMIT_NOFILE to
+ * SERVER_NOFILE_WANT when privileged, else the soft limit to the hard
+ * one, then counts three descriptors per transfer (a socket, a
  * file, and a directory while uploading) in each of the workers, two in a
  * forked child's dispatcher, up to SERVER_TRANSFERS_MAX_AUTO (1024 for
  * forked children: each is a process).
  */
 unsigned server_default_transfers(unsigned workers);
+
+/* The descriptor limit a privileged dispatcher raises its own to (both
+ * soft and hard), as the unit's LimitNOFILE= does. */
+#define SERVER_NOFILE_WANT 65536
 
 /* Transfers one worker can hold within the descriptor limit nofile. */
 static inline unsigned server_worker_capacity(unsigned nofile) { return nofile > 16 ? (nofile - 16) / 3 : 1; }

@@ -137,6 +137,9 @@ static const struct setting table[] = {
 		  "crossing a '/' (repeatable; default anywhere)" },
 	{ .name = "max-upload", SIZE(srv.xfer.upload_max, 0, UINT64_MAX >> 30), .arg = "SIZE",
 	  .help = "largest upload, bytes or with K, M, G; 0: no limit" },
+	{ .name = "file-cache", SIZE(srv.xfer.file_cache, 0, 1ull << 40), .arg = "SIZE",
+	  .help = "each worker's copies of the files it serves, files up to\n"
+		  "a quarter of SIZE each; 0: off" },
 	{ .name = "max-blksize", .alias = "blocksize", .flag = 'B',
 	  UINT(srv.xfer.lim.blksize_max, OPT_BLKSIZE_MIN, PACKET_BLKSIZE_MAX), .arg = "N",
 	  .help = "largest blksize granted" },

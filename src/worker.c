@@ -416,6 +416,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		return 1;
 	}
 	w->shown = UINT_MAX;
+	xfer_file_cache_init(conf);
 	for (;;) {
 		uint64_t now = xfer_now_us();
 		int n;

@@ -53,6 +53,9 @@
 
 /* Bytes in the rings of this process's live transfers. */
 static size_t ring_bytes_live;
+/* Files shared by the transfers of a worker (filecache.h); empty (off)
+ * in a child per transfer. */
+static struct filecache file_cache;
 
 void xfer_conf_init(struct xfer_conf *c)
 {
@@ -65,6 +68,12 @@ void xfer_conf_init(struct xfer_conf *c)
 	c->rto_max_us = 5000000;
 	c->max_retries = 10;
 	c->giveup_us = 30000000;
+	c->file_cache = XFER_FILE_CACHE_DEFAULT;
+}
+
+void xfer_file_cache_init(const struct xfer_conf *conf)
+{
+	filecache_init(&file_cache, (size_t)conf->file_cache, (size_t)conf->file_cache / 4);
 }
 
 const char *xfer_outcome_name(enum xfer_outcome o)
@@ -272,7 +281,8 @@ static int fill_octet(struct transfer *t, uint64_t upto)
 			n++;
 		}
 		want = t->size - off < n * bs ? t->size - off : n * bs;
-		got = preadv(t->fd, iov, (int)n, (off_t)off);
+		got = t->cached ? (ssize_t)filecache_readv(t->cached, iov, n, off)
+				: preadv(t->fd, iov, (int)n, (off_t)off);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -509,14 +519,16 @@ static void send_window(struct transfer *t, uint64_t now)
 	}
 
 	t->tx_blocked = false;	/* this window replaces what waited */
-	filled = t->filled;
 	r = t->mode == MODE_NETASCII ? fill_netascii(t, upto) : fill_octet(t, upto);
 	/* Once all is read the final check has been made; before, look
-	 * now and then when the ring was refilled (a clock comparison per
-	 * read: a transfer of a boot storm lasts many intervals but reads
-	 * its small file in a few). */
-	if (r == 0 && !t->eof && t->filled != filled)
+	 * now and then once FILESTAMP_POLL_BYTES more were read (a
+	 * transfer of a boot storm lasts many intervals, but its small
+	 * file needs no look before the final one). */
+	filled = t->filled - t->poll_filled;
+	if (r == 0 && !t->eof && filled * t->opt.blksize >= FILESTAMP_POLL_BYTES) {
+		t->poll_filled = t->filled;
 		r = filestamp_poll(&t->stamp, t->fd, now);
+	}
 	if (r == -ESTALE) {
 		fail(t, XO_CHANGED, ERR_UNDEFINED, "File changed during transfer");
 		return;
@@ -610,6 +622,8 @@ static int start_read(struct transfer *t, int rootfd, const char *rel, const str
 		return refuse(t, ERR_ACCESS, NULL);
 	size = (uint64_t)st.st_size;
 	filestamp_take(&t->stamp, &st, t->start_us);
+	if (t->mode == MODE_OCTET)
+		t->cached = filecache_get(&file_cache, fd, &t->stamp);
 	/* The title shows a percentage only where the size on the wire is
 	 * known: netascii grows the file by an unknown amount. */
 	t->size = size;
@@ -1147,6 +1161,8 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	free(t->rd);
 	ring_bytes_live -= t->ring_bytes;
 	t->ring_bytes = 0;
+	filecache_put(&file_cache, t->cached, t->outcome == XO_CHANGED);
+	t->cached = NULL;
 	free(t->req);
 	free(t->next_req);
 	t->req = t->next_req = NULL;

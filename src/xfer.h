@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "addr.h"
+#include "filecache.h"
 #include "filestamp.h"
 #include "netascii.h"
 #include "options.h"
@@ -43,7 +44,14 @@ struct xfer_conf {
 	bool single_port;
 	bool mtu_clamp;			/* blksize fits the route's MTU */
 	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
+	uint64_t file_cache;		/* --file-cache: a worker's copies of files, bytes */
 };
+
+#define XFER_FILE_CACHE_DEFAULT (32u << 20)
+
+/* Workers: keep copies of the files served in at most conf->file_cache
+ * bytes, each file at most a quarter of that (filecache.h). */
+void xfer_file_cache_init(const struct xfer_conf *conf);
 
 void xfer_conf_init(struct xfer_conf *c);
 
@@ -112,6 +120,8 @@ struct transfer {
 	uint32_t *slot_len;
 	size_t slot_size;
 	size_t ring_bytes;		/* what ring holds, for the read-ahead budget */
+	struct filecache_entry *cached;	/* the file's shared copy, or NULL: read it */
+	uint64_t poll_filled;		/* filled at the last look at the file */
 	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 
 	/* Timers, in microseconds of the caller's monotonic clock.  The

@@ -73,6 +73,12 @@
 /* How long workers get to exit once told to (at the end, or when the
  * drain timeout cuts their transfers) before they are killed. */
 #define DRAIN_GRACE_US 500000ull
+/* RLIMIT_DATA of a process that runs transfers, beyond its ring budget:
+ * per transfer its state, a netascii buffer and one block past the
+ * budget; and the rest (receive buffers, the C library, the data it
+ * inherited from the dispatcher, measured at fork). */
+#define XFER_DATA_MAX (72u * 1024 + 4 + 512)
+#define DATA_SLACK (32ull << 20)
 
 unsigned server_default_workers(void)
 {
@@ -121,10 +127,54 @@ void server_conf_init(struct server_conf *c)
 	c->max_per_client = 0;	/* as tftpd-hpa: clients behind NAT share an address */
 	/* A waiting request costs little; a boot storm's must all fit. */
 	c->queue_max = 65536;
+	/* 1024 transfers at 256 KiB (blksize 4096 x windowsize 64). */
+	c->transfer_memory = 256ull << 20;
+	/* An eighth: a host that opens many transfers at the largest window
+	 * leaves the rest for the others, and 254 boot ROMs behind one NAT
+	 * address (a few KiB of window each) still fit with room to spare. */
+	c->client_memory = 32ull << 20;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
 	c->workers = SERVER_WORKERS_AUTO;
 	c->metrics_interval_s = 5;
+}
+
+void server_share_memory(struct server_conf *c)
+{
+	if (c->workers) {
+		/* A client's transfers are spread over the workers. */
+		c->xfer.mem_budget = c->transfer_memory / c->workers;
+		c->xfer.mem_client_cap = c->client_memory / c->workers;
+	} else {
+		/* A child per transfer cannot share: each gets an equal part. */
+		c->xfer.mem_budget = c->transfer_memory / (c->max_transfers ? c->max_transfers : 1);
+		c->xfer.mem_client_cap = 0;
+	}
+}
+
+/* The data size (RLIMIT_DATA's measure) of this process, in bytes. */
+static uint64_t data_size(void)
+{
+	char line[128];
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmData: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+/* Under RLIMIT_DATA, an allocation fails and a transfer is refused
+ * where running out of memory would bring the kernel's OOM killer: the
+ * process's ring budget, transfers of XFER_DATA_MAX each, DATA_SLACK and
+ * what it holds at fork.  A limit already lower stays. */
+static void limit_data(struct sandbox_conf *sb, uint64_t budget, unsigned transfers)
+{
+	sb->data_max = data_size() + budget + (uint64_t)transfers * XFER_DATA_MAX + DATA_SLACK;
 }
 
 int server_root_pick(const struct server_conf *c, const struct sockaddr *peer)
@@ -581,6 +631,7 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 {
 	int pick = server_root_pick(d->conf, &peer->sa);
 	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
+	struct sandbox_conf sb;
 	struct xfer_report rep;
 
 	for (int i = 0; i <= d->nfd; i++)
@@ -593,7 +644,9 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (unsigned i = 0; i < d->conf->nroots; i++)
 		if (d->client_rootfd[i] != rootfd)
 			close(d->client_rootfd[i]);
-	enter_sandbox(d, &d->conf->sandbox, rootfd);
+	sb = d->conf->sandbox;
+	limit_data(&sb, d->conf->xfer.mem_budget, 1);
+	enter_sandbox(d, &sb, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
 	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
@@ -640,9 +693,12 @@ static int start_worker(struct dispatcher *d, int i, uint64_t now)
 		return -errno;
 	}
 	if (pid == 0) {
+		struct sandbox_conf sb = d->wsandbox;
+
 		close(sv[0]);
 		close_inherited(d, sv[1]);
-		enter_sandbox(d, &d->wsandbox, d->rootfd);
+		limit_data(&sb, d->conf->xfer.mem_budget, server_worker_capacity(sb.nofile));
+		enter_sandbox(d, &sb, d->rootfd);
 		_exit(worker_run(&d->conf->xfer, sv[1], d->rootfd));
 	}
 	close(sv[1]);

@@ -177,6 +177,11 @@ static const struct setting table[] = {
 		  "limit allows, up to 16384 (1024 with --workers 0)" },
 	{ .name = "max-per-client", UINT(srv.max_per_client, 0, 1000000), .arg = "N",
 	  .help = "transfers at once per client address; 0: no limit" },
+	{ .name = "transfer-memory", SIZE(srv.transfer_memory, 1u << 20, 1ull << 40), .arg = "SIZE",
+	  .help = "buffers of all transfers' windows; a transfer gets a\n"
+		  "smaller window when little is left" },
+	{ .name = "client-memory", SIZE(srv.client_memory, 0, 1ull << 40), .arg = "SIZE",
+	  .help = "of which one client address may hold; 0: no cap" },
 	{ .name = "queue", UINT(srv.queue_max, 0, 1000000), .arg = "N",
 	  .help = "requests waiting for a free slot" },
 	{ .name = "rcvbuf", SIZE(srv.rcvbuf, 0, 1u << 30), .arg = "SIZE",

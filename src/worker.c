@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,9 @@ struct heap_entry {
 };
 
 struct worker {
-	const struct xfer_conf *conf;
+	const struct xfer_conf *conf;	/* own_conf */
+	struct xfer_conf own_conf;
+	struct xmem mem;		/* the rings of all its transfers */
 	int ctl, ep, rootfd;
 	int tfd;			/* retransmission timer, or -1 */
 	uint64_t armed_us;		/* when tfd fires (0: not armed) */
@@ -398,9 +401,25 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct epoll_event tev = { .events = EPOLLIN | EPOLLET };
 
+	struct rlimit nofile;
+
 	if (!w)
 		return 1;
-	w->conf = conf;
+	/* Its transfers' rings share the worker's part of the budget; one
+	 * client address per transfer at most, and transfers are limited by
+	 * descriptors (three each). */
+	w->own_conf = *conf;
+	if (conf->mem_budget && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		unsigned clients = nofile.rlim_cur > 16 && nofile.rlim_cur < (1u << 22)
+				   ? (unsigned)(nofile.rlim_cur - 16) / 3 : 1u << 20;
+
+		if (xmem_init(&w->mem, conf->mem_budget, conf->mem_client_cap, clients) < 0) {
+			log_err("worker: cannot start: %s", strerror(ENOMEM));
+			return 1;
+		}
+		w->own_conf.mem = &w->mem;
+	}
+	w->conf = &w->own_conf;
 	w->ctl = ctl;
 	w->rootfd = rootfd;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -26,6 +26,7 @@
 #include "rto.h"
 #include "upload.h"
 #include "window.h"
+#include "xmem.h"
 
 struct xfer_conf {
 	struct opt_limits lim;
@@ -43,6 +44,12 @@ struct xfer_conf {
 	bool single_port;
 	bool mtu_clamp;			/* blksize fits the route's MTU */
 	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
+	/* The budget of the senders' rings in this process (xmem.h), or
+	 * NULL: none.  The caller that runs transfers sets it up from
+	 * mem_budget and mem_client_cap (0: no budget). */
+	struct xmem *mem;
+	uint64_t mem_budget;		/* this process's share of --transfer-memory */
+	uint64_t mem_client_cap;	/* of which one client address may hold */
 };
 
 void xfer_conf_init(struct xfer_conf *c);
@@ -111,7 +118,9 @@ struct transfer {
 	uint8_t *ring;			/* allocated with the first window */
 	uint32_t *slot_len;
 	size_t slot_size;
-	size_t ring_bytes;		/* what ring holds, for the read-ahead budget */
+	struct xmem_client client;	/* for conf->mem */
+	uint64_t mem_bytes;		/* reserved in conf->mem: window and read-ahead */
+	uint64_t mem_readahead;		/* of which read-ahead */
 	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 
 	/* Timers, in microseconds of the caller's monotonic clock.  The

@@ -145,6 +145,7 @@ void server_share_memory(struct server_conf *c)
 		/* A client's transfers are spread over the workers. */
 		c->xfer.mem_budget = c->transfer_memory / c->workers;
 		c->xfer.mem_client_cap = c->client_memory / c->workers;
+		c->xfer.mem_clients = c->max_transfers;
 	} else {
 		/* A child per transfer cannot share: each gets an equal part. */
 		c->xfer.mem_budget = c->transfer_memory / (c->max_transfers ? c->max_transfers : 1);

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,19 +400,12 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct epoll_event tev = { .events = EPOLLIN | EPOLLET };
 
-	struct rlimit nofile;
-
 	if (!w)
 		return 1;
-	/* Its transfers' rings share the worker's part of the budget; one
-	 * client address per transfer at most, and transfers are limited by
-	 * descriptors (three each). */
+	/* Its transfers' rings share the worker's part of the budget. */
 	w->own_conf = *conf;
-	if (conf->mem_budget && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-		unsigned clients = nofile.rlim_cur > 16 && nofile.rlim_cur < (1u << 22)
-				   ? (unsigned)(nofile.rlim_cur - 16) / 3 : 1u << 20;
-
-		if (xmem_init(&w->mem, conf->mem_budget, conf->mem_client_cap, clients) < 0) {
+	if (conf->mem_budget) {
+		if (xmem_init(&w->mem, conf->mem_budget, conf->mem_client_cap, conf->mem_clients) < 0) {
 			log_err("worker: cannot start: %s", strerror(ENOMEM));
 			return 1;
 		}

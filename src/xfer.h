@@ -50,6 +50,7 @@ struct xfer_conf {
 	struct xmem *mem;
 	uint64_t mem_budget;		/* this process's share of --transfer-memory */
 	uint64_t mem_client_cap;	/* of which one client address may hold */
+	unsigned mem_clients;		/* client addresses at once, at most */
 };
 
 void xfer_conf_init(struct xfer_conf *c);

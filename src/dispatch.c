@@ -59,6 +59,7 @@
 #include "peers.h"
 #include "replypath.h"
 #include "report.h"
+#include "netbudget.h"
 #include "reuseport.h"
 #include "server.h"
 #include "worker.h"
@@ -91,6 +92,7 @@ unsigned server_default_workers(void)
 }
 #define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
 #define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
+#define NETBUDGET_NETWORKS 16384	/* source networks whose budget is kept */
 
 unsigned server_default_transfers(unsigned workers)
 {
@@ -133,6 +135,12 @@ void server_conf_init(struct server_conf *c)
 	 * leaves the rest for the others, and 254 boot ROMs behind one NAT
 	 * address (a few KiB of window each) still fit with room to spare. */
 	c->client_memory = 32ull << 20;
+	/* A request costs a network at most 3 x 544 bytes (IPv4): the burst
+	 * is some 10,000 requests at once, twice the first ones of a full /24
+	 * booting (254 clients, each probing a score of names), and a flood
+	 * from a forged source is held to 1 MiB/s per victim network. */
+	c->unverified_rate = 1ull << 20;
+	c->unverified_burst = 16ull << 20;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
 	c->workers = SERVER_WORKERS_AUTO;
@@ -250,6 +258,10 @@ struct dispatcher {
 	uint64_t deny_log_us;		/* start of the second denials are logged in */
 	unsigned deny_logged;		/* lines in that second */
 	uint64_t deny_unlogged;		/* denials not logged since the last line */
+	struct netbudget *unverified;	/* --unverified-rate; NULL: no limit */
+	uint64_t limit_log_us;		/* as deny_*, for requests over that budget */
+	unsigned limit_logged;
+	uint64_t limit_unlogged;
 	uint64_t metrics_us;		/* next --metrics write */
 	bool metrics_failing;		/* the last write failed (logged once) */
 	char metrics_text[METRICS_TEXT_MAX];
@@ -1090,6 +1102,35 @@ static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *pe
 	}
 }
 
+/*
+ * A request whose source network has spent its budget of unverified
+ * bytes (netbudget.h): dropped, counted, and logged as denials are, at
+ * most DENY_LOG_PER_S lines a second.
+ */
+static void over_budget(struct dispatcher *d, unsigned op, const union sockaddr_any *peer, uint64_t now)
+{
+	char pbuf[ADDR_STR_MAX];
+
+	d->metrics.limited[op == OP_WRQ ? 1 : 0]++;
+	if (now - d->limit_log_us >= 1000000) {
+		d->limit_log_us = now;
+		d->limit_logged = 0;
+	}
+	if (d->limit_logged >= DENY_LOG_PER_S) {
+		d->limit_unlogged++;
+		return;
+	}
+	d->limit_logged++;
+	if (d->limit_unlogged)
+		log_notice("dropped %s from %s: its network's unverified bytes are spent (and %llu more not logged)",
+			   op == OP_WRQ ? "WRQ" : "RRQ", addr_format(&peer->sa, pbuf, sizeof(pbuf)),
+			   (unsigned long long)d->limit_unlogged);
+	else
+		log_notice("dropped %s from %s: its network's unverified bytes are spent",
+			   op == OP_WRQ ? "WRQ" : "RRQ", addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+	d->limit_unlogged = 0;
+}
+
 /* Admission of a request sent to dst->local (reply address and port). */
 static void admit_request(struct dispatcher *d, const void *req, size_t len, const union sockaddr_any *peer,
 			  struct dest *dst, unsigned op, uint64_t now)
@@ -1116,6 +1157,15 @@ static void admit_request(struct dispatcher *d, const void *req, size_t len, con
 				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 			enqueue(d, &key, req, len, peer, &dst->local, now);
 		}
+		return;
+	}
+	/* A new request: what its replies may cost a network that never
+	 * asked for them (a forged source).  Loopback cannot be forged from
+	 * outside this host. */
+	if (d->unverified && !netbudget_local(&peer->sa) &&
+	    !netbudget_charge(d->unverified, &peer->sa,
+			      netbudget_cost(&peer->sa, len, XFER_UNVERIFIED_RESENDS), now)) {
+		over_budget(d, op, peer, now);
 		return;
 	}
 	/* Queued requests that could start have started (run_queue runs
@@ -1563,6 +1613,11 @@ int dispatch_run(const struct server_conf *c)
 	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
+	if (c->unverified_rate) {
+		d->unverified = netbudget_new(NETBUDGET_NETWORKS, c->unverified_rate, c->unverified_burst);
+		if (!d->unverified)
+			return 1;
+	}
 	if (!c->workers && replypaths_init(&d->paths, c->max_transfers) < 0)
 		return 1;
 	wire_batch(d);

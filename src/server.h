@@ -53,6 +53,8 @@ struct server_conf {
 	unsigned queue_max;		/* requests waiting for a free slot */
 	uint64_t transfer_memory;	/* --transfer-memory: all senders' rings, bytes */
 	uint64_t client_memory;		/* --client-memory: of which one client address */
+	uint64_t unverified_rate;	/* bytes/s a source network may get unanswered; 0: any */
+	uint64_t unverified_burst;	/* ... and at once */
 	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */

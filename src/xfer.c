@@ -853,9 +853,12 @@ static void fit_budget(struct transfer *t, struct xmem *m, const struct sockaddr
 	room -= room / 64;
 	if (room < lim->window_bytes_max)
 		lim->window_bytes_max = room;
-	if (lim->window_bytes_max < lim->blksize_max)
-		lim->blksize_max = lim->window_bytes_max > OPT_BLKSIZE_DEFAULT ? (unsigned)lim->window_bytes_max
-										   : OPT_BLKSIZE_DEFAULT;
+	if (lim->window_bytes_max < lim->blksize_max) {
+		uint64_t b = lim->window_bytes_max > OPT_BLKSIZE_DEFAULT ? lim->window_bytes_max : OPT_BLKSIZE_DEFAULT;
+
+		if (b < lim->blksize_max)	/* never above -B or the path MTU */
+			lim->blksize_max = (unsigned)b;
+	}
 }
 
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,

@@ -59,6 +59,7 @@
 #include "peers.h"
 #include "replypath.h"
 #include "report.h"
+#include "netbudget.h"
 #include "reuseport.h"
 #include "server.h"
 #include "worker.h"
@@ -73,6 +74,12 @@
 /* How long workers get to exit once told to (at the end, or when the
  * drain timeout cuts their transfers) before they are killed. */
 #define DRAIN_GRACE_US 500000ull
+/* RLIMIT_DATA of a process that runs transfers, beyond its ring budget:
+ * per transfer its state, a netascii buffer and one block past the
+ * budget; and the rest (receive buffers, the C library, the data it
+ * inherited from the dispatcher, measured at fork). */
+#define XFER_DATA_MAX (72u * 1024 + 4 + 512)
+#define DATA_SLACK (32ull << 20)
 
 unsigned server_default_workers(void)
 {
@@ -85,6 +92,7 @@ unsigned server_default_workers(void)
 }
 #define REPORTS_PER_ROUND 256	/* then the listeners get their turn */
 #define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
+#define NETBUDGET_NETWORKS 16384	/* source networks whose budget is kept */
 
 unsigned server_default_transfers(unsigned workers)
 {
@@ -130,10 +138,61 @@ void server_conf_init(struct server_conf *c)
 	c->max_per_client = 0;	/* as tftpd-hpa: clients behind NAT share an address */
 	/* A waiting request costs little; a boot storm's must all fit. */
 	c->queue_max = 65536;
+	/* 1024 transfers at 256 KiB (blksize 4096 x windowsize 64). */
+	c->transfer_memory = 256ull << 20;
+	/* An eighth: a host that opens many transfers at the largest window
+	 * leaves the rest for the others, and 254 boot ROMs behind one NAT
+	 * address (a few KiB of window each) still fit with room to spare. */
+	c->client_memory = 32ull << 20;
+	/* A request costs a network at most 3 x 544 bytes (IPv4): the burst
+	 * is some 10,000 requests at once, twice the first ones of a full /24
+	 * booting (254 clients, each probing a score of names), and a flood
+	 * from a forged source is held to 1 MiB/s per victim network. */
+	c->unverified_rate = 1ull << 20;
+	c->unverified_burst = 16ull << 20;
 	c->idle_timeout_s = 900;
 	c->drain_timeout_s = 30;
 	c->workers = SERVER_WORKERS_AUTO;
 	c->metrics_interval_s = 5;
+}
+
+void server_share_memory(struct server_conf *c)
+{
+	if (c->workers) {
+		/* A client's transfers are spread over the workers. */
+		c->xfer.mem_budget = c->transfer_memory / c->workers;
+		c->xfer.mem_client_cap = c->client_memory / c->workers;
+		c->xfer.mem_clients = c->max_transfers;
+	} else {
+		/* A child per transfer cannot share: each gets an equal part. */
+		c->xfer.mem_budget = c->transfer_memory / (c->max_transfers ? c->max_transfers : 1);
+		c->xfer.mem_client_cap = 0;
+	}
+}
+
+/* The data size (RLIMIT_DATA's measure) of this process, in bytes. */
+static uint64_t data_size(void)
+{
+	char line[128];
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmData: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+/* Under RLIMIT_DATA, an allocation fails and a transfer is refused
+ * where running out of memory would bring the kernel's OOM killer: the
+ * process's ring budget, transfers of XFER_DATA_MAX each, DATA_SLACK and
+ * what it holds at fork.  A limit already lower stays. */
+static void limit_data(struct sandbox_conf *sb, uint64_t budget, unsigned transfers)
+{
+	sb->data_max = data_size() + budget + (uint64_t)transfers * XFER_DATA_MAX + DATA_SLACK;
 }
 
 int server_root_pick(const struct server_conf *c, const struct sockaddr *peer)
@@ -208,6 +267,10 @@ struct dispatcher {
 	uint64_t deny_log_us;		/* start of the second denials are logged in */
 	unsigned deny_logged;		/* lines in that second */
 	uint64_t deny_unlogged;		/* denials not logged since the last line */
+	struct netbudget *unverified;	/* --unverified-rate; NULL: no limit */
+	uint64_t limit_log_us;		/* as deny_*, for requests over that budget */
+	unsigned limit_logged;
+	uint64_t limit_unlogged;
 	uint64_t metrics_us;		/* next --metrics write */
 	bool metrics_failing;		/* the last write failed (logged once) */
 	char metrics_text[METRICS_TEXT_MAX];
@@ -590,6 +653,7 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 {
 	int pick = server_root_pick(d->conf, &peer->sa);
 	int rootfd = pick < 0 ? d->rootfd : d->client_rootfd[pick];
+	struct sandbox_conf sb;
 	struct xfer_report rep;
 
 	for (int i = 0; i <= d->nfd; i++)
@@ -602,7 +666,9 @@ static void child(struct dispatcher *d, int sock, const void *req, size_t len,
 	for (unsigned i = 0; i < d->conf->nroots; i++)
 		if (d->client_rootfd[i] != rootfd)
 			close(d->client_rootfd[i]);
-	enter_sandbox(d, &d->conf->sandbox, rootfd);
+	sb = d->conf->sandbox;
+	limit_data(&sb, d->conf->xfer.mem_budget, 1);
+	enter_sandbox(d, &sb, rootfd);
 	xfer_run(&d->conf->xfer, sock, rootfd, req, len, &peer->sa, &rep, report_replaced, &d->report_wr);
 	/* Status 0 tells reap() that the report went out (report.h). */
 	_exit(rep.outcome != XO_NONE && report_send(d->report_wr, &rep) == 0 ? 0 : 1);
@@ -649,9 +715,12 @@ static int start_worker(struct dispatcher *d, int i, uint64_t now)
 		return -errno;
 	}
 	if (pid == 0) {
+		struct sandbox_conf sb = d->wsandbox;
+
 		close(sv[0]);
 		close_inherited(d, sv[1]);
-		enter_sandbox(d, &d->wsandbox, d->rootfd);
+		limit_data(&sb, d->conf->xfer.mem_budget, server_worker_capacity(sb.nofile));
+		enter_sandbox(d, &sb, d->rootfd);
 		_exit(worker_run(&d->conf->xfer, sv[1], d->rootfd));
 	}
 	close(sv[1]);
@@ -1042,6 +1111,35 @@ static void deny(struct dispatcher *d, unsigned op, const union sockaddr_any *pe
 	}
 }
 
+/*
+ * A request whose source network has spent its budget of unverified
+ * bytes (netbudget.h): dropped, counted, and logged as denials are, at
+ * most DENY_LOG_PER_S lines a second.
+ */
+static void over_budget(struct dispatcher *d, unsigned op, const union sockaddr_any *peer, uint64_t now)
+{
+	char pbuf[ADDR_STR_MAX];
+
+	d->metrics.limited[op == OP_WRQ ? 1 : 0]++;
+	if (now - d->limit_log_us >= 1000000) {
+		d->limit_log_us = now;
+		d->limit_logged = 0;
+	}
+	if (d->limit_logged >= DENY_LOG_PER_S) {
+		d->limit_unlogged++;
+		return;
+	}
+	d->limit_logged++;
+	if (d->limit_unlogged)
+		log_notice("dropped %s from %s: its network's unverified bytes are spent (and %llu more not logged)",
+			   op == OP_WRQ ? "WRQ" : "RRQ", addr_format(&peer->sa, pbuf, sizeof(pbuf)),
+			   (unsigned long long)d->limit_unlogged);
+	else
+		log_notice("dropped %s from %s: its network's unverified bytes are spent",
+			   op == OP_WRQ ? "WRQ" : "RRQ", addr_format(&peer->sa, pbuf, sizeof(pbuf)));
+	d->limit_unlogged = 0;
+}
+
 /* Admission of a request sent to dst->local (reply address and port). */
 static void admit_request(struct dispatcher *d, const void *req, size_t len, const union sockaddr_any *peer,
 			  struct dest *dst, unsigned op, uint64_t now)
@@ -1068,6 +1166,15 @@ static void admit_request(struct dispatcher *d, const void *req, size_t len, con
 				  addr_format(&peer->sa, pbuf, sizeof(pbuf)));
 			enqueue(d, &key, req, len, peer, &dst->local, now);
 		}
+		return;
+	}
+	/* A new request: what its replies may cost a network that never
+	 * asked for them (a forged source).  Loopback cannot be forged from
+	 * outside this host. */
+	if (d->unverified && !netbudget_local(&peer->sa) &&
+	    !netbudget_charge(d->unverified, &peer->sa,
+			      netbudget_cost(&peer->sa, len, XFER_UNVERIFIED_RESENDS), now)) {
+		over_budget(d, op, peer, now);
 		return;
 	}
 	/* Queued requests that could start have started (run_queue runs
@@ -1515,6 +1622,11 @@ int dispatch_run(const struct server_conf *c)
 	d->queue = calloc(c->queue_max ? c->queue_max : 1, sizeof(*d->queue));
 	if (!d->live || !d->queued || !d->queue)
 		return 1;
+	if (c->unverified_rate) {
+		d->unverified = netbudget_new(NETBUDGET_NETWORKS, c->unverified_rate, c->unverified_burst);
+		if (!d->unverified)
+			return 1;
+	}
 	if (!c->workers && replypaths_init(&d->paths, c->max_transfers) < 0)
 		return 1;
 	wire_batch(d);

@@ -159,6 +159,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char
 	head(&t, "snowowl_requests_denied_total", "counter",
 	     "Requests refused by the allow and deny rules, by request.");
 	per_op(&t, "snowowl_requests_denied_total", m->denied);
+	head(&t, "snowowl_requests_unverified_limited_total", "counter",
+	     "Requests dropped because their source network's budget of unverified bytes was spent, by request.");
+	per_op(&t, "snowowl_requests_unverified_limited_total", m->limited);
 	head(&t, "snowowl_requests_dropped_total", "counter", "Requests dropped because the queue was full.");
 	put(&t, "snowowl_requests_dropped_total %" PRIu64 "\n", g->dropped_busy);
 	head(&t, "snowowl_requests_overflowed_total", "counter",

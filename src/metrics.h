@@ -33,6 +33,7 @@ struct metrics {
 	uint64_t sum_us[METRICS_OPS];
 	uint64_t lost;			/* transfer processes gone without a report */
 	uint64_t denied[METRICS_OPS];	/* requests refused by --allow/--deny */
+	uint64_t limited[METRICS_OPS];	/* dropped: the network's unverified bytes spent */
 };
 
 /* What the dispatcher knows beside the counters. */

@@ -253,6 +253,21 @@ static int set_limits(const struct sandbox_conf *c)
 		fsize.rlim_cur = fsize.rlim_max = c->fsize_max;
 	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_FSIZE, &fsize) < 0)
 		return -errno;
+#ifndef SNOW_OWL_SANITIZERS	/* their shadow memory is mapped as data */
+	/* Memory: a failed allocation refuses a transfer, where running out
+	 * would bring the kernel's OOM killer.  Never raised. */
+	if (c->data_max) {
+		struct rlimit data;
+
+		if (getrlimit(RLIMIT_DATA, &data) < 0)
+			return -errno;
+		if (data.rlim_max == RLIM_INFINITY || c->data_max < data.rlim_max)
+			data.rlim_max = c->data_max;
+		data.rlim_cur = data.rlim_max;
+		if (setrlimit(RLIMIT_DATA, &data) < 0)
+			return -errno;
+	}
+#endif
 	/* No new processes; as root before the drop this would not bind. */
 	if (c->drop && setrlimit(RLIMIT_NPROC, &nproc) < 0)
 		return -errno;

@@ -17,6 +17,7 @@ struct sandbox_conf {
 	unsigned long long fsize_max;	/* RLIMIT_FSIZE; 0: unlimited */
 	bool worker;		/* a worker: many transfers, epoll, handoffs */
 	unsigned nofile;	/* RLIMIT_NOFILE; 0: a one-transfer child's few */
+	unsigned long long data_max;	/* RLIMIT_DATA; 0: unlimited */
 };
 
 /* True when the process has capability cap in its effective set. */

@@ -51,6 +51,10 @@ struct server_conf {
 	unsigned max_transfers;		/* live children at once */
 	unsigned max_per_client;	/* live children per client address */
 	unsigned queue_max;		/* requests waiting for a free slot */
+	uint64_t transfer_memory;	/* --transfer-memory: all senders' rings, bytes */
+	uint64_t client_memory;		/* --client-memory: of which one client address */
+	uint64_t unverified_rate;	/* bytes/s a source network may get unanswered; 0: any */
+	uint64_t unverified_burst;	/* ... and at once */
 	unsigned idle_timeout_s;	/* -t: systemd/inetd modes exit when idle */
 	unsigned drain_timeout_s;	/* SIGTERM: how long transfers may finish */
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
@@ -66,6 +70,10 @@ struct server_conf {
 };
 
 void server_conf_init(struct server_conf *c);
+/* Share --transfer-memory and --client-memory out between the processes
+ * that run transfers (c->xfer.mem_budget, mem_client_cap), once workers
+ * and max_transfers are known. */
+void server_share_memory(struct server_conf *c);
 /* One worker per CPU in the affinity mask, at most SERVER_WORKERS_MAX. */
 unsigned server_default_workers(void);
 

@@ -180,6 +180,16 @@ static const struct setting table[] = {
 		  "limit allows, up to 16384 (1024 with --workers 0)" },
 	{ .name = "max-per-client", UINT(srv.max_per_client, 0, 1000000), .arg = "N",
 	  .help = "transfers at once per client address; 0: no limit" },
+	{ .name = "transfer-memory", SIZE(srv.transfer_memory, 1u << 20, 1ull << 40), .arg = "SIZE",
+	  .help = "buffers of all transfers' windows; a transfer gets a\n"
+		  "smaller window when little is left" },
+	{ .name = "client-memory", SIZE(srv.client_memory, 0, 1ull << 40), .arg = "SIZE",
+	  .help = "of which one client address may hold; 0: no cap" },
+	{ .name = "unverified-rate", SIZE(srv.unverified_rate, 0, 1ull << 40), .arg = "SIZE",
+	  .help = "bytes a second a source network (/24, /64) may be sent\n"
+		  "before its hosts answer; 0: no limit" },
+	{ .name = "unverified-burst", SIZE(srv.unverified_burst, 4096, 1ull << 40), .arg = "SIZE",
+	  .help = "... and at once" },
 	{ .name = "queue", UINT(srv.queue_max, 0, 1000000), .arg = "N",
 	  .help = "requests waiting for a free slot" },
 	{ .name = "rcvbuf", SIZE(srv.rcvbuf, 0, 1u << 30), .arg = "SIZE",

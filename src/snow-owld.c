@@ -286,5 +286,6 @@ int main(int argc, char **argv)
 		c->max_transfers = server_default_transfers(c->workers);
 		log_info("max-transfers auto: %u", c->max_transfers);
 	}
+	server_share_memory(c);
 	return dispatch_run(c);
 }

@@ -55,7 +55,9 @@ struct heap_entry {
 };
 
 struct worker {
-	const struct xfer_conf *conf;
+	const struct xfer_conf *conf;	/* own_conf */
+	struct xfer_conf own_conf;
+	struct xmem mem;		/* the rings of all its transfers */
 	int ctl, ep, rootfd;
 	int tfd;			/* retransmission timer, or -1 */
 	uint64_t armed_us;		/* when tfd fires (0: not armed) */
@@ -400,7 +402,16 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 
 	if (!w)
 		return 1;
-	w->conf = conf;
+	/* Its transfers' rings share the worker's part of the budget. */
+	w->own_conf = *conf;
+	if (conf->mem_budget) {
+		if (xmem_init(&w->mem, conf->mem_budget, conf->mem_client_cap, conf->mem_clients) < 0) {
+			log_err("worker: cannot start: %s", strerror(ENOMEM));
+			return 1;
+		}
+		w->own_conf.mem = &w->mem;
+	}
+	w->conf = &w->own_conf;
 	w->ctl = ctl;
 	w->rootfd = rootfd;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -46,13 +46,10 @@
  * few windows). */
 #define READAHEAD_MIN (32 * 1024)
 #define READAHEAD_MAX (128 * 1024)
-/* Read-ahead is a luxury: once the rings of this process's transfers
- * hold this much, new rings get the window only (a boot storm of 10,000
- * clients would otherwise hold 64 KiB each). */
-#define READAHEAD_BUDGET (32u << 20)
-
-/* Bytes in the rings of this process's live transfers. */
-static size_t ring_bytes_live;
+/* Read-ahead is a luxury: it comes out of the process's ring budget
+ * (xmem.h), and only from the capped part of it that read-ahead may
+ * hold, so that a boot storm of 10,000 clients does not hold 64 KiB
+ * each, nor leave new transfers with small windows. */
 /* Files shared by the transfers of a worker (filecache.h); empty (off)
  * in a child per transfer. */
 static struct filecache file_cache;
@@ -470,21 +467,33 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 }
 
 /* Slots in the sender's ring: the window, or for octet reads room to read
- * ahead, but no more than the file has blocks. */
-static unsigned ring_slots(const struct transfer *t)
+ * ahead, but no more than the file has blocks.  The window was reserved
+ * in the budget when it was negotiated; read-ahead beyond it is reserved
+ * here, as far as the budget's read-ahead part has room. */
+static unsigned ring_slots(struct transfer *t)
 {
 	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
 	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
 	uint64_t n, blocks = t->size / t->opt.blksize + 1;
 
-	if (t->mode != MODE_OCTET || ring_bytes_live + want > READAHEAD_BUDGET)
+	if (t->mode != MODE_OCTET)
 		return t->opt.windowsize;
 	if (want < READAHEAD_MIN)
 		want = READAHEAD_MIN;
 	n = want / t->slot_size;
 	if (n > blocks)
 		n = blocks;
-	return n > t->opt.windowsize ? (unsigned)n : t->opt.windowsize;
+	if (n <= t->opt.windowsize)
+		return t->opt.windowsize;
+	if (t->conf->mem) {
+		uint64_t extra = (n - t->opt.windowsize) * t->slot_size;
+
+		extra = xmem_readahead(t->conf->mem, &t->client, extra);
+		t->mem_readahead = extra;
+		t->mem_bytes += extra;
+		n = t->opt.windowsize + extra / t->slot_size;
+	}
+	return (unsigned)n;
 }
 
 /*
@@ -501,8 +510,6 @@ static int ring_alloc(struct transfer *t)
 		t->rd = malloc(RD_SIZE);
 	if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
 		return -ENOMEM;
-	t->ring_bytes = t->slot_size * t->nslots;
-	ring_bytes_live += t->ring_bytes;
 	return 0;
 }
 
@@ -842,6 +849,32 @@ unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct 
 
 /* ---- Events ---------------------------------------------------------- */
 
+/*
+ * A tight budget: the window must fit in what is left of the process's
+ * budget and of the client's part of it; below one block of the blksize
+ * asked for, a smaller blksize (RFC 2348 lets the server answer with
+ * one), down to 512 bytes, which every transfer gets.
+ */
+static void fit_budget(struct transfer *t, struct xmem *m, const struct sockaddr *peer,
+		       struct opt_limits *lim)
+{
+	uint64_t room;
+
+	xmem_client_of(peer, &t->client);
+	room = xmem_room(m, &t->client);
+	/* opt_negotiate() counts blksize bytes a block; the ring holds 4
+	 * more, less than 1/64 of a block of 512 or more. */
+	room -= room / 64;
+	if (room < lim->window_bytes_max)
+		lim->window_bytes_max = room;
+	if (lim->window_bytes_max < lim->blksize_max) {
+		uint64_t b = lim->window_bytes_max > OPT_BLKSIZE_DEFAULT ? lim->window_bytes_max : OPT_BLKSIZE_DEFAULT;
+
+		if (b < lim->blksize_max)	/* never above -B or the path MTU */
+			lim->blksize_max = (unsigned)b;
+	}
+}
+
 int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int rootfd,
 	       const void *req_buf, size_t len, const struct sockaddr *peer, uint64_t now)
 {
@@ -901,12 +934,20 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	}
 	lim = conf->lim;
 	lim.blksize_max = xfer_path_blksize(conf, sock, peer);
+	if (t->op == OP_RRQ && conf->mem)
+		fit_budget(t, conf->mem, peer, &lim);
 	r = t->op == OP_RRQ ? start_read(t, rootfd, rel, &req, &lim) : start_write(t, rootfd, rel, &req, &lim);
 	free(mapped);
 	if (r < 0)
 		return r;
 
 	t->slot_size = PACKET_HDR + t->opt.blksize;
+	/* The window is promised in the OACK: reserved now, allocated with
+	 * the first window (ring_alloc). */
+	if (t->op == OP_RRQ && conf->mem) {
+		t->mem_bytes = (uint64_t)t->slot_size * t->opt.windowsize;
+		xmem_take(conf->mem, &t->client, t->mem_bytes);
+	}
 
 	t->oack = t->opt.acked != 0;
 	if (t->oack) {
@@ -1159,8 +1200,9 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	free(t->ring);
 	free(t->slot_len);
 	free(t->rd);
-	ring_bytes_live -= t->ring_bytes;
-	t->ring_bytes = 0;
+	if (t->conf && t->conf->mem)
+		xmem_give(t->conf->mem, &t->client, t->mem_bytes, t->mem_readahead);
+	t->mem_bytes = t->mem_readahead = 0;
 	filecache_put(&file_cache, t->cached, t->outcome == XO_CHANGED);
 	t->cached = NULL;
 	free(t->req);
@@ -1354,9 +1396,18 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 	struct transfer *t = malloc(sizeof(*t));
 	struct xfer_rx *rx = malloc(sizeof(*rx));
 	uint64_t cur_wait = 0, title_us;
+	struct xfer_conf own;
+	struct xmem mem;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));	/* outcome XO_NONE: nothing to report */
+	/* One transfer in this process: its window fits in the process's
+	 * share of the budget. */
+	if (conf->mem_budget && !conf->mem && xmem_init(&mem, conf->mem_budget, 0, 1) == 0) {
+		own = *conf;
+		own.mem = &mem;
+		conf = &own;
+	}
 	if (!t || !rx) {
 		free(t);
 		free(rx);

@@ -27,6 +27,7 @@
 #include "rto.h"
 #include "upload.h"
 #include "window.h"
+#include "xmem.h"
 
 struct xfer_conf {
 	struct opt_limits lim;
@@ -45,6 +46,13 @@ struct xfer_conf {
 	bool mtu_clamp;			/* blksize fits the route's MTU */
 	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
 	uint64_t file_cache;		/* --file-cache: a worker's copies of files, bytes */
+	/* The budget of the senders' rings in this process (xmem.h), or
+	 * NULL: none.  The caller that runs transfers sets it up from
+	 * mem_budget and mem_client_cap (0: no budget). */
+	struct xmem *mem;
+	uint64_t mem_budget;		/* this process's share of --transfer-memory */
+	uint64_t mem_client_cap;	/* of which one client address may hold */
+	unsigned mem_clients;		/* client addresses at once, at most */
 };
 
 #define XFER_FILE_CACHE_DEFAULT (32u << 20)
@@ -119,9 +127,11 @@ struct transfer {
 	uint8_t *ring;			/* allocated with the first window */
 	uint32_t *slot_len;
 	size_t slot_size;
-	size_t ring_bytes;		/* what ring holds, for the read-ahead budget */
 	struct filecache_entry *cached;	/* the file's shared copy, or NULL: read it */
 	uint64_t poll_filled;		/* filled at the last look at the file */
+	struct xmem_client client;	/* for conf->mem */
+	uint64_t mem_bytes;		/* reserved in conf->mem: window and read-ahead */
+	uint64_t mem_readahead;		/* of which read-ahead */
 	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
 
 	/* Timers, in microseconds of the caller's monotonic clock.  The

@@ -11,12 +11,19 @@
 # and the bytes that left (the requests).  Prints the amplification
 # factor: bytes received by the victim / bytes of the requests.
 #
+# With DURATION, the requests are spread over that many seconds, and the
+# bytes per second that reached the victim network during the flood are
+# printed too: what --unverified-rate and --unverified-burst hold it to
+# (compare with ARGS="--unverified-rate 0").
+#
 # Environment: SNOW_OWLD (default ./snow-owld), N (default 200), ARGS
-# (extra server options), WAIT (seconds to let resends run out, default 40).
+# (extra server options), WAIT (seconds to let resends run out, default 40),
+# DURATION (seconds the flood lasts, default 0: as fast as it can).
 set -euo pipefail
 SNOW_OWLD=${SNOW_OWLD:-./snow-owld}
 N=${N:-200}
 WAIT=${WAIT:-40}
+DURATION=${DURATION:-0}
 S=so-amp-s-$$
 C=so-amp-c-$$
 dir=$(mktemp -d)
@@ -47,17 +54,24 @@ pid=$!
 sleep 1
 stat() { ip netns exec "$C" cat "/sys/class/net/a1/statistics/$1"; }
 rx0=$(stat rx_bytes) tx0=$(stat tx_bytes) rxp0=$(stat rx_packets)
-ip netns exec "$C" python3 - "$N" <<'PY'
-import socket, sys
+t0=$(date +%s%N)
+ip netns exec "$C" python3 - "$N" "$DURATION" <<'PY'
+import socket, sys, time
 IP_TRANSPARENT = 19
-for i in range(int(sys.argv[1])):
+n, secs = int(sys.argv[1]), float(sys.argv[2])
+t0 = time.monotonic()
+for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
-    s.bind(("10.88.0.99", 20000 + i))
+    s.bind(("10.88.0.99", 20000 + i % 40000))
     s.sendto(b"\0\1big.img\0octet\0", ("10.77.0.1", 69))
     s.close()
+    if secs:
+        time.sleep(max(0, t0 + secs * (i + 1) / n - time.monotonic()))
 PY
 tx1=$(stat tx_bytes)
+t1=$(date +%s%N)
+rxf=$(stat rx_bytes)
 sleep "$WAIT"
 rx1=$(stat rx_bytes) rxp1=$(stat rx_packets)
 kill "$pid"
@@ -67,3 +81,7 @@ sent=$((tx1 - tx0)) got=$((rx1 - rx0)) pkts=$((rxp1 - rxp0))
 echo "requests: $N, $sent bytes on the wire"
 echo "to the victim: $pkts datagrams, $got bytes ($(awk -v p="$pkts" -v n="$N" 'BEGIN { printf "%.2f", p / n }') per request)"
 echo "amplification: $(awk -v g="$got" -v s="$sent" 'BEGIN { printf "%.1f", g / s }')"
+if ((DURATION > 0)); then
+	echo "during the flood ($(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", t / 1e9 }') s): $((rxf - rx0)) bytes to the victim network," \
+		"$(awk -v b=$((rxf - rx0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", b / (t / 1e9) }') bytes a second"
+fi

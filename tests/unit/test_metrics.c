@@ -100,6 +100,8 @@ static void test_counters(void)
 	m.lost = 4;
 	m.denied[0] = 5;
 	m.denied[1] = 6;
+	m.limited[0] = 7;
+	m.limited[1] = 8;
 	render(&m);
 	is_int(value("snowowl_transfers_total{op=\"rrq\",outcome=\"complete\"}"), 2, "rrq complete");
 	is_int(value("snowowl_transfers_total{op=\"rrq\",outcome=\"refused\"}"), 3, "rrq refused");
@@ -118,6 +120,8 @@ static void test_counters(void)
 	is_int(value("snowowl_transfers_lost_total"), 4, "lost");
 	is_int(value("snowowl_requests_denied_total{op=\"rrq\"}"), 5, "denied reads");
 	is_int(value("snowowl_requests_denied_total{op=\"wrq\"}"), 6, "denied writes");
+	is_int(value("snowowl_requests_unverified_limited_total{op=\"rrq\"}"), 7, "reads over the network's budget");
+	is_int(value("snowowl_requests_unverified_limited_total{op=\"wrq\"}"), 8, "writes over it");
 	is_int(value("snowowl_requests_dropped_total"), 9, "dropped, from the gauges");
 	is_int(value("snowowl_requests_overflowed_total"), 7, "lost to a full listening buffer, from the gauges");
 	is_int(value("snowowl_transfers_active"), 3, "active gauge");

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -191,10 +192,109 @@ static void test_single_port(void)
 	rmdir(dir);
 }
 
+/* An RRQ for name with blksize and windowsize options. */
+static size_t rrq_opts(uint8_t *buf, const char *name, unsigned blksize, unsigned windowsize)
+{
+	size_t n = rrq(buf, name);
+
+	n += (size_t)sprintf((char *)buf + n, "blksize%c%u%cwindowsize%c%u", 0, blksize, 0, 0, windowsize) + 1;
+	return n;
+}
+
+/* The OACK's blksize and windowsize. */
+static void oack_opts(int cli, unsigned *blksize, unsigned *windowsize)
+{
+	uint8_t buf[128];
+	ssize_t n = reply(cli, buf, sizeof(buf) - 1);
+
+	*blksize = *windowsize = 0;
+	if (n < 2 || buf[1] != OP_OACK)
+		return;
+	buf[n] = 0;
+	for (char *p = (char *)buf + 2; p < (char *)buf + n; p += strlen(p) + 1) {
+		char *v = p + strlen(p) + 1;
+
+		if (!strcmp(p, "blksize"))
+			*blksize = (unsigned)atoi(v);
+		else if (!strcmp(p, "windowsize"))
+			*windowsize = (unsigned)atoi(v);
+		p = v;
+	}
+}
+
+/* The ring budget: windows are fitted to what is left, reserved when
+ * negotiated, given back at the end; read-ahead comes out of it too. */
+static void test_budget(void)
+{
+	char dir[] = "/tmp/test_xfer.XXXXXX";
+	uint8_t req[128];
+	struct sockaddr_in peer;
+	struct xfer_conf conf;
+	struct xmem mem;
+	struct transfer t[3];
+	unsigned b, w;
+	int srv[3], cli[3], rootfd, fd;
+	size_t n;
+
+	if (!mkdtemp(dir) || (rootfd = open(dir, O_PATH | O_DIRECTORY)) < 0) {
+		ok(0, "budget: set-up");
+		return;
+	}
+	fd = openat(rootfd, "f", O_WRONLY | O_CREAT, 0644);
+	ok(ftruncate(fd, 4 << 20) == 0, "budget: a 4 MiB file");
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		if (udp_pair(&srv[i], &cli[i], &peer) < 0)
+			ok(0, "budget: sockets");
+	xfer_conf_init(&conf);
+	ok(xmem_init(&mem, 300000, 0, 4) == 0, "budget: 300000 bytes");
+	conf.mem = &mem;
+	n = rrq_opts(req, "f", 65464, 64);
+	is_int(xfer_start(&t[0], &conf, srv[0], rootfd, req, n, (struct sockaddr *)&peer, xfer_now_us()), 0,
+	       "a first transfer at 65464 x 64");
+	oack_opts(cli[0], &b, &w);
+	ok(b == 65464 && w == 4, "... gets the 4 blocks that fit (%u x %u)", b, w);
+	is_int(mem.used, 4 * 65468, "... reserved before its first window");
+	is_int(xfer_start(&t[1], &conf, srv[1], rootfd, req, n, (struct sockaddr *)&peer, xfer_now_us()), 0,
+	       "a second one");
+	oack_opts(cli[1], &b, &w);
+	ok(b < 65464 && b >= 512 && w == 1 && b + 4 <= 300000 - 4 * 65468, "... one smaller block (%u x %u)", b, w);
+	mem.used = 300000;	/* as if others had taken the rest */
+	is_int(xfer_start(&t[2], &conf, srv[2], rootfd, req, n, (struct sockaddr *)&peer, xfer_now_us()), 0,
+	       "a third one");
+	oack_opts(cli[2], &b, &w);
+	ok(b == 512 && w == 1, "... one block of 512 when nothing is left (%u x %u)", b, w);
+	mem.used = 4 * 65468 + t[1].mem_bytes + t[2].mem_bytes;
+	for (int i = 0; i < 3; i++)
+		xfer_finish(&t[i], xfer_now_us());
+	is_int(mem.used, 0, "all given back");
+
+	/* Read-ahead: a small window reads ahead from the budget's part. */
+	n = rrq_opts(req, "f", 1024, 2);
+	xfer_start(&t[0], &conf, srv[0], rootfd, req, n, (struct sockaddr *)&peer, xfer_now_us());
+	oack_opts(cli[0], &b, &w);
+	ok(b == 1024 && w == 2, "a small window (%u x %u)", b, w);
+	ack(&t[0], 0);
+	ok(t[0].nslots > 2 && mem.readahead == (t[0].nslots - 2) * 1028ull, "reads ahead, reserved (%u slots)",
+	   t[0].nslots);
+	is_int(mem.used, t[0].nslots * 1028ull, "window and read-ahead in the budget");
+	xfer_finish(&t[0], xfer_now_us());
+	ok(mem.used == 0 && mem.readahead == 0, "given back");
+	xmem_free(&mem);
+	for (int i = 0; i < 3; i++) {
+		close(srv[i]);
+		close(cli[i]);
+	}
+	unlinkat(rootfd, "f", 0);
+	close(rootfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_title();
 	test_report();
 	test_single_port();
+	test_budget();
 	return tap_done();
 }

@@ -257,3 +257,40 @@ real_client_truncated() { # CLIENT-FUNCTION
 	start_server --workers 0
 	real_client_truncated hpa_get
 }
+
+# A worker keeps one copy of each small file it serves (--file-cache).  The
+# copy must never outlive the file: each transfer after a change gets the
+# new bytes, whether the file was rewritten in place (same size, same
+# inode) or replaced by a rename.
+@test "a worker's copy of a file: shared while unchanged, never served once the file changed" {
+	start_server --workers 1
+	make_file f 300000
+	local i
+	for i in 1 2 3; do
+		run "$SNOW_OWL" get -b 1468 "tftp://127.0.0.1:$PORT/f" "$WORK/got"
+		assert_status 0
+		assert_same "$ROOT/f" "$WORK/got"
+		case $i in
+		1)	# In place: same size, same inode, new bytes.
+			head -c 300000 /dev/urandom >"$WORK/new"
+			sleep 0.02
+			dd if="$WORK/new" of="$ROOT/f" conv=notrunc status=none ;;
+		2)	head -c 300000 /dev/urandom >"$ROOT/f.tmp"
+			mv "$ROOT/f.tmp" "$ROOT/f" ;;
+		esac
+	done
+	wait_for 5 log_count_is 'file="f".*outcome=complete' 3
+}
+
+@test "--file-cache 0: every transfer reads the file" {
+	start_server --workers 1 --file-cache 0
+	make_file f 300000
+	run "$SNOW_OWL" get -b 1468 "tftp://127.0.0.1:$PORT/f" "$WORK/got"
+	assert_status 0
+	assert_same "$ROOT/f" "$WORK/got"
+	head -c 300000 /dev/urandom >"$WORK/new"
+	dd if="$WORK/new" of="$ROOT/f" conv=notrunc status=none
+	run "$SNOW_OWL" get -b 1468 "tftp://127.0.0.1:$PORT/f" "$WORK/got"
+	assert_status 0
+	assert_same "$WORK/new" "$WORK/got"
+}

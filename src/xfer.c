@@ -476,7 +476,10 @@ static unsigned ring_slots(struct transfer *t)
 	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
 	uint64_t n, blocks = t->size / t->opt.blksize + 1;
 
-	if (t->mode != MODE_OCTET)
+	/* A shared copy of the file (filecache.h) is read ahead already:
+	 * each window is copied from it just before it goes out, while
+	 * read-ahead would only spread the bytes over more memory. */
+	if (t->mode != MODE_OCTET || t->cached)
 		return t->opt.windowsize;
 	if (want < READAHEAD_MIN)
 		want = READAHEAD_MIN;

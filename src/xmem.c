@@ -177,6 +177,17 @@ uint64_t xmem_readahead(struct xmem *m, const struct xmem_client *c, uint64_t wa
 	uint64_t room = xmem_room(m, c);
 	uint64_t left = m->readahead < m->readahead_cap ? m->readahead_cap - m->readahead : 0;
 
+	/* Read-ahead stops where a client would hold more than half its
+	 * cap: the other half stays for windows.  Many clients behind one
+	 * address (a NAT, a boot storm) would otherwise fill the cap with
+	 * read-ahead and leave their next transfers small blocks. */
+	if (m->client_cap) {
+		uint64_t held = xmem_client_bytes(m, c), half = m->client_cap / 2;
+		uint64_t ra_room = held < half ? half - held : 0;
+
+		if (ra_room < room)
+			room = ra_room;
+	}
 	if (want > room)
 		want = room;
 	if (want > left)

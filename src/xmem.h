@@ -68,8 +68,9 @@ uint64_t xmem_room(const struct xmem *m, const struct xmem_client *c);
 void xmem_take(struct xmem *m, const struct xmem_client *c, uint64_t bytes);
 void xmem_give(struct xmem *m, const struct xmem_client *c, uint64_t bytes, uint64_t readahead);
 
-/* Read-ahead for c: up to want bytes, what fits in xmem_room() and in
- * what is left of the read-ahead cap; reserved.  Returns the bytes. */
+/* Read-ahead for c: up to want bytes, what fits in xmem_room(), in what
+ * is left of the read-ahead cap, and in the first half of c's cap (the
+ * rest stays for windows); reserved.  Returns the bytes. */
 uint64_t xmem_readahead(struct xmem *m, const struct xmem_client *c, uint64_t want);
 
 /* Bytes reserved by c. */

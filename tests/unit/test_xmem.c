@@ -93,6 +93,28 @@ static void test_readahead(void)
 	xmem_free(&m);
 }
 
+/* Many transfers of one client address (a NAT, a boot storm): read-ahead
+ * stops at half of its cap, and the other half stays for windows. */
+static void test_readahead_client_half(void)
+{
+	struct xmem m;
+	struct xmem_client a = client4("10.0.0.1"), b = client4("10.0.0.2");
+	uint64_t ra = 0;
+
+	ok(xmem_init(&m, 100000, 4000, 4) == 0, "init: a client may hold 4000");
+	for (int i = 0; i < 100; i++) {
+		xmem_take(&m, &a, 10);		/* a window of 10 */
+		ra += xmem_readahead(&m, &a, 90);	/* and read-ahead */
+	}
+	/* After 20 transfers the client holds 200 in windows and 1800 in
+	 * read-ahead: half its cap; the next 80 get windows only. */
+	is_int(ra, 1800, "read-ahead stops once the client holds half its cap");
+	is_int(xmem_room(&m, &a), 4000 - 1000 - ra, "the rest of the cap stays for windows");
+	ok(xmem_room(&m, &a) >= 1000, "room for at least a quarter of the cap in windows");
+	is_int(xmem_readahead(&m, &b, 90), 90, "another client still reads ahead");
+	xmem_free(&m);
+}
+
 /* Random takes and gives against a plain array. */
 static void test_table_model(void)
 {
@@ -147,6 +169,7 @@ int main(void)
 	test_budget();
 	test_client_cap();
 	test_readahead();
+	test_readahead_client_half();
 	test_table_model();
 	return tap_done();
 }

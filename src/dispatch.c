@@ -94,13 +94,14 @@ unsigned server_default_workers(void)
 #define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
 #define NETBUDGET_NETWORKS 16384	/* source networks whose budget is kept */
 
-unsigned server_default_transfers(unsigned workers)
+/* RLIMIT_NOFILE raised as far as we may; returns the hard limit (at most
+ * 2^20), or 0 when it cannot be read. */
+static uint64_t raise_nofile(void)
 {
 	struct rlimit rl;
-	uint64_t hard, n;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 1024;
+		return 0;
 	/* Started as root (CAP_SYS_RESOURCE) the limit is ours to raise, as
 	 * the unit's LimitNOFILE= does: room for the most transfers auto
 	 * allows in one worker. */
@@ -114,7 +115,31 @@ unsigned server_default_transfers(unsigned workers)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	hard = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : rl.rlim_max;
+	return rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : rl.rlim_max;
+}
+
+unsigned server_storm_workers(unsigned workers)
+{
+	uint64_t hard = raise_nofile();
+	unsigned cap, want;
+
+	if (!hard || !workers)
+		return workers;
+	cap = server_worker_capacity((unsigned)hard);
+	want = (SERVER_TRANSFERS_MAX_AUTO + cap - 1) / cap;
+	if (want > 4 * workers)
+		want = 4 * workers;
+	if (want > SERVER_WORKERS_MAX)
+		want = SERVER_WORKERS_MAX;
+	return want > workers ? want : workers;
+}
+
+unsigned server_default_transfers(unsigned workers)
+{
+	uint64_t hard = raise_nofile(), n;
+
+	if (!hard)
+		return 1024;
 	if (!workers)
 		n = hard > 128 ? (hard - 64) / 2 : 32;
 	else

@@ -87,6 +87,14 @@ unsigned server_default_workers(void);
  */
 unsigned server_default_transfers(unsigned workers);
 
+/*
+ * Workers when both --workers and --max-transfers are auto: one per CPU,
+ * or more when that many cannot hold SERVER_TRANSFERS_MAX_AUTO transfers
+ * within the descriptor limit (a worker's transfers all count against
+ * its own), up to four per CPU and SERVER_WORKERS_MAX.
+ */
+unsigned server_storm_workers(unsigned workers);
+
 /* The descriptor limit a privileged dispatcher raises its own to (both
  * soft and hard), as the unit's LimitNOFILE= does. */
 #define SERVER_NOFILE_WANT 65536

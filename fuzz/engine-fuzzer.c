@@ -149,17 +149,17 @@ static void invariants(const struct transfer *t)
 	if (xfer_done(t))
 		return;
 	if (t->op == OP_RRQ && t->state == XS_SEND) {
-		CHECK(t->acked <= t->sent);
-		CHECK(t->sent <= t->acked + t->opt.windowsize);
-		CHECK(t->sent <= t->filled);
-		CHECK(!t->eof || t->acked <= t->last);
-		CHECK(!t->eof || t->sent <= t->last);
+		CHECK(t->s.acked <= t->s.sent);
+		CHECK(t->s.sent <= t->s.acked + t->opt.windowsize);
+		CHECK(t->s.sent <= t->s.filled);
+		CHECK(!t->s.eof || t->s.acked <= t->s.last);
+		CHECK(!t->s.eof || t->s.sent <= t->s.last);
 	}
 	if (t->op == OP_WRQ)
-		CHECK(t->ack_sent <= t->received);
+		CHECK(t->s.ack_sent <= t->s.received);
 	CHECK(t->opt.windowsize >= 1 && t->opt.windowsize <= OPT_WINDOWSIZE_SAFE);
-	CHECK(rto_current(&t->rto) <= conf.rto_max_us);
-	CHECK(t->deadline_us != UINT64_MAX);
+	CHECK(rto_current(&t->s.rto) <= conf.rto_max_us);
+	CHECK(t->s.deadline_us != UINT64_MAX);
 }
 
 /* Uploads that did not complete leave nothing; completed ones are removed. */

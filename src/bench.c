@@ -404,7 +404,7 @@ static void record(struct bench *b, struct slot *sl)
 
 	if (cs->status == CLIENT_OK)
 		verify(b, sl);
-	if (bench_stats_add(&b->st, cs->status, cs->bytes, cs->retransmits, cs->request_resent, latency) < 0)
+	if (bench_stats_add(&b->st, cs->status, cs->bytes, client_retransmits(cs), cs->request_resent, latency) < 0)
 		b->stop = true;
 	if (cs->status != CLIENT_OK) {
 		if (b->st.failed == 1)
@@ -415,7 +415,7 @@ static void record(struct bench *b, struct slot *sl)
 	if (b->csv)
 		fprintf(b->csv, "%" PRIu64 ",%.3f,%.3f,%" PRIu64 ",%" PRIu64 ",%s\n", sl->id,
 			(double)(sl->start_us - b->t0) / 1000.0, (double)latency / 1000.0, cs->bytes,
-			cs->retransmits, client_status_name(cs->status));
+			client_retransmits(cs), client_status_name(cs->status));
 }
 
 static void complete(struct bench *b, struct slot *sl)

@@ -231,14 +231,14 @@ uint64_t client_window_bytes(const struct client_conf *c)
 
 static void arm(struct client_session *s, uint64_t now)
 {
-	s->deadline_us = now + s->conf->timeout_us;
+	sess_arm(&s->core, now);
 }
 
 static void finish(struct client_session *s, enum client_status st, uint64_t now)
 {
 	s->state = CS_DONE;
 	s->status = st;
-	s->deadline_us = UINT64_MAX;
+	s->core.deadline_us = UINT64_MAX;
 	s->end_us = now;
 }
 
@@ -283,8 +283,8 @@ static void send_ack(struct client_session *s, uint64_t block)
 {
 	uint8_t buf[PACKET_HDR];
 
-	s->ack_sent = block;
-	packet_build_ack(buf, sizeof(buf), win_wire(block, s->rollover));
+	sess_ack_sent(&s->core, block);
+	packet_build_ack(buf, sizeof(buf), win_wire(block, s->core.rollover));
 	(void)send_to_peer(s, buf, sizeof(buf));
 }
 
@@ -342,68 +342,61 @@ static int deliver(struct client_session *s, const uint8_t *data, size_t len, bo
 
 static void receive_data(struct client_session *s, const struct packet_data *d, uint64_t now)
 {
-	uint64_t k = win_unwrap(s->received, d->block, s->rollover);
+	unsigned blksize = s->core.blksize;
+	uint64_t k;
 	bool final;
 	int r;
 
-	if (k != s->received + 1) {
-		/* Dropped (see win_stray_data for when it is answered). */
-		if (win_stray_data(&s->repeats, s->received, s->ack_sent, d->block, s->rollover,
-				   s->windowsize)) {
-			send_ack(s, s->received);
-			s->win_count = 0;
-		}
+	switch (sess_on_data(&s->core, d->block, now, &k)) {
+	case SESS_DATA_DROP:
 		return;
+	case SESS_DATA_ACK:	/* see win_stray_data for when */
+		send_ack(s, s->core.received);
+		return;
+	case SESS_DATA_NEW:
+		break;
 	}
-	if (d->len > s->blksize) {
+	if (d->len > blksize) {
 		fail(s, CLIENT_EREMOTE, ERR_ILLEGAL_OP, "Block larger than blksize",
-		     "block %" PRIu64 " has %zu bytes, more than blksize %u", k, d->len, s->blksize);
+		     "block %" PRIu64 " has %zu bytes, more than blksize %u", k, d->len, blksize);
 		return;
 	}
-	final = d->len < s->blksize;
+	final = d->len < blksize;
 	r = deliver(s, d->data, d->len, final);
 	if (r < 0) {
 		fail(s, CLIENT_ELOCAL, r == -ENOSPC ? ERR_DISK_FULL : ERR_UNDEFINED,
 		     r == -ENOSPC ? "Disk full" : "Write error", "cannot write: %s", strerror(-r));
 		return;
 	}
-	s->received = k;
 	s->wire_bytes += d->len;
-	win_repeats_reset(&s->repeats);
-	s->tries = 0;
-	if (final) {
+	if (sess_data_taken(&s->core, k, final, now))
 		send_ack(s, k);
-		/* tsize is the file's size in octet mode only: in netascii
-		 * servers differ on what they count. */
-		if (s->tsize_known && s->conf->mode == MODE_OCTET && s->wire_bytes != s->tsize) {
-			snprintf(s->error, sizeof(s->error), "received %" PRIu64 " bytes, the server announced %" PRIu64,
-				 s->wire_bytes, s->tsize);
-			finish(s, CLIENT_EVERIFY, now);
-			return;
-		}
-		finish(s, CLIENT_OK, now);
+	if (!final)
+		return;
+	/* tsize is the file's size in octet mode only: in netascii servers
+	 * differ on what they count. */
+	if (s->tsize_known && s->conf->mode == MODE_OCTET && s->wire_bytes != s->tsize) {
+		snprintf(s->error, sizeof(s->error), "received %" PRIu64 " bytes, the server announced %" PRIu64,
+			 s->wire_bytes, s->tsize);
+		finish(s, CLIENT_EVERIFY, now);
 		return;
 	}
-	if (++s->win_count >= s->windowsize) {
-		send_ack(s, k);
-		s->win_count = 0;
-	}
-	arm(s, now);
+	finish(s, CLIENT_OK, now);
 }
 
 /* ---- Sender ---- */
 
 static uint8_t *slot(struct client_session *s, uint64_t block)
 {
-	return s->ring + (size_t)(block % s->windowsize) * s->slot_size;
+	return sess_slot(&s->core, block);
 }
 
 /* Fill the next block from the local file: up to blksize wire bytes. */
 static int fill_block(struct client_session *s)
 {
-	uint64_t b = s->filled + 1;
+	uint64_t b = s->core.filled + 1;
 	uint8_t *out = slot(s, b) + PACKET_HDR;
-	size_t o = 0, src = 0, bs = s->blksize;
+	size_t o = 0, src = 0, bs = s->core.blksize;
 
 	while (o < bs) {
 		size_t used, avail;
@@ -430,22 +423,20 @@ static int fill_block(struct client_session *s)
 		s->rd_off += used;
 		src += used;
 	}
-	s->slot_len[b % s->windowsize] = (uint32_t)o;
-	s->slot_src[b % s->windowsize] = (uint32_t)src;
-	s->filled = b;
-	if (o < bs) {
-		s->last = b;
-		s->eof = true;
-	}
+	*sess_slot_len(&s->core, b) = (uint32_t)o;
+	s->slot_src[b % s->core.nslots] = (uint32_t)src;
+	s->core.filled = b;
+	if (o < bs)
+		sess_mark_last(&s->core, b);
 	return 0;
 }
 
 /* Send the window that starts after the last ACK. */
 static void send_window(struct client_session *s, uint64_t now)
 {
-	uint64_t first = s->acked + 1, upto = s->acked + s->windowsize;
+	uint64_t first, upto = sess_window_end(&s->core);
 
-	while (s->filled < upto && !s->eof) {
+	while (s->core.filled < upto && !s->core.eof) {
 		int r = fill_block(s);
 
 		if (r < 0) {
@@ -453,38 +444,32 @@ static void send_window(struct client_session *s, uint64_t now)
 			return;
 		}
 	}
-	if (s->eof && upto > s->last)
-		upto = s->last;
-	if (first <= s->sent)
-		s->retransmits += (s->sent < upto ? s->sent : upto) - first + 1;
+	sess_window(&s->core, now, &first, &upto);
 	for (uint64_t b = first; b <= upto; b++) {
 		uint8_t *p = slot(s, b);
 
-		packet_build_data_header(p, PACKET_HDR, win_wire(b, s->rollover));
-		(void)send_to_peer(s, p, PACKET_HDR + s->slot_len[b % s->windowsize]);
+		packet_build_data_header(p, PACKET_HDR, win_wire(b, s->core.rollover));
+		(void)send_to_peer(s, p, PACKET_HDR + *sess_slot_len(&s->core, b));
 	}
-	if (upto > s->sent)
-		s->sent = upto;
-	arm(s, now);
 }
 
 static void receive_ack(struct client_session *s, uint16_t w, uint64_t now)
 {
-	uint64_t k;
+	uint64_t prev;
+	enum sess_ack a = sess_on_ack(&s->core, w, now, &prev);
 
-	if (win_classify_ack(s->acked, s->sent, w, s->rollover, &k) != WIN_ACK_NEW)
+	if (a == SESS_ACK_IGNORE)
 		return;	/* duplicate or stale: only the timer resends */
-	for (uint64_t b = s->acked + 1; b <= k; b++) {
-		s->bytes += s->slot_src[b % s->windowsize];
-		s->wire_bytes += s->slot_len[b % s->windowsize];
+	for (uint64_t b = prev + 1; b <= s->core.acked; b++) {
+		s->bytes += s->slot_src[b % s->core.nslots];
+		s->wire_bytes += *sess_slot_len(&s->core, b);
 	}
-	s->acked = k;
-	s->tries = 0;
-	if (s->eof && k == s->last) {
+	if (a == SESS_ACK_DONE) {
 		finish(s, CLIENT_OK, now);
 		return;
 	}
-	/* k short of what was sent: the server lost k + 1, go on from there. */
+	/* Acknowledged short of what was sent: the server lost the next
+	 * block; the window goes on from there. */
 	send_window(s, now);
 }
 
@@ -509,13 +494,13 @@ static int oack_option(const char *name, const char *value, void *arg)
 
 		if (opt_parse_uint(value, asked, &v) < 0 || v < OPT_BLKSIZE_MIN)
 			goto bad;
-		s->blksize = (unsigned)v;
+		s->core.blksize = (unsigned)v;
 	} else if (strcasecmp(name, opt_name(OPT_WINDOWSIZE)) == 0) {
 		unsigned asked = conf->windowsize ? conf->windowsize : 1;
 
 		if (opt_parse_uint(value, asked, &v) < 0 || v < 1)
 			goto bad;
-		s->windowsize = (unsigned)v;
+		s->core.windowsize = (unsigned)v;
 	} else if (strcasecmp(name, opt_name(OPT_TSIZE)) == 0) {
 		if (opt_parse_uint(value, UINT64_MAX, &v) < 0)
 			goto bad;
@@ -524,7 +509,7 @@ static int oack_option(const char *name, const char *value, void *arg)
 	} else if (strcasecmp(name, opt_name(OPT_ROLLOVER)) == 0) {
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
 			goto bad;
-		s->rollover = (unsigned)(value[0] - '0');
+		s->core.rollover = (unsigned)(value[0] - '0');
 	}
 	/* Anything else (timeout, unknown extensions) changes nothing here. */
 	return 0;
@@ -546,15 +531,14 @@ static void lock_peer(struct client_session *s, const struct sockaddr *from, soc
 static int alloc_buffers(struct client_session *s)
 {
 	if (s->conf->op == CLIENT_PUT) {
-		s->slot_size = PACKET_HDR + s->blksize;
-		s->ring = malloc(s->slot_size * s->windowsize);
-		s->slot_len = calloc(s->windowsize, sizeof(*s->slot_len));
-		s->slot_src = calloc(s->windowsize, sizeof(*s->slot_src));
+		if (sess_ring_alloc(&s->core, s->core.windowsize, PACKET_HDR + s->core.blksize) < 0)
+			return -ENOMEM;
+		s->slot_src = calloc(s->core.windowsize, sizeof(*s->slot_src));
 		s->rd = malloc(RD_SIZE);
-		if (!s->ring || !s->slot_len || !s->slot_src || !s->rd)
+		if (!s->slot_src || !s->rd)
 			return -ENOMEM;
 	} else if (s->conf->mode == MODE_NETASCII) {
-		s->decoded = malloc(s->blksize + 1);
+		s->decoded = malloc(s->core.blksize + 1);
 		if (!s->decoded)
 			return -ENOMEM;
 	}
@@ -579,7 +563,7 @@ static int begin_transfer(struct client_session *s, const uint8_t *buf, size_t l
 		fail(s, CLIENT_ELOCAL, ERR_UNDEFINED, "Out of memory", "out of memory");
 		return -1;
 	}
-	s->tries = 0;
+	s->core.tries = 0;
 	s->state = s->conf->op == CLIENT_GET ? CS_RECV : CS_SEND;
 	return 0;
 }
@@ -595,8 +579,10 @@ int client_start(struct client_session *s, const struct client_conf *conf, const
 	s->state = CS_REQUEST;
 	memcpy(&s->server, server, server_len);
 	s->server_len = server_len;
-	s->blksize = OPT_BLKSIZE_DEFAULT;
-	s->windowsize = 1;
+	sess_init(&s->core, conf->timeout_us, conf->timeout_us, conf->timeout_us, now);
+	s->core.fixed_us = conf->timeout_us;
+	s->core.max_retries = conf->retries;
+	s->core.verified = true;	/* no quiet: the server is the one asked */
 	netascii_dec_init(&s->dec);
 	netascii_enc_init(&s->enc);
 	s->start_us = s->end_us = now;
@@ -696,7 +682,7 @@ void client_on_packet(struct client_session *s, const uint8_t *buf, size_t len,
 	if (s->state == CS_RECV) {
 		struct packet_data d;
 
-		if (op == OP_OACK && s->received == 0 && s->oack)
+		if (op == OP_OACK && s->core.received == 0 && s->oack)
 			send_ack(s, 0);	/* our ACK of the OACK was lost */
 		else if (packet_parse_data(buf, len, &d) == 0)
 			receive_data(s, &d, now);
@@ -710,28 +696,30 @@ void client_on_packet(struct client_session *s, const uint8_t *buf, size_t len,
 
 void client_on_timeout(struct client_session *s, uint64_t now)
 {
-	if (s->state == CS_DONE || now < s->deadline_us)
+	if (s->state == CS_DONE)
 		return;
-	s->end_us = now;
-	if (++s->tries > s->conf->retries) {
+	switch (sess_on_timeout(&s->core, now)) {
+	case SESS_T_NONE:
+	case SESS_T_DALLY_END:
+		return;
+	case SESS_T_GIVEUP:
+		s->end_us = now;
 		fail(s, CLIENT_ETIMEOUT, ERR_UNDEFINED, "Timeout", "timed out after %u retransmissions",
 		     s->conf->retries);
 		return;
+	case SESS_T_RESEND:
+		break;
 	}
+	s->end_us = now;
 	switch (s->state) {
 	case CS_REQUEST:
-		s->retransmits++;
 		s->request_resent = true;
+		sess_resent(&s->core, now);
 		(void)send_request(s);
-		arm(s, now);
 		break;
 	case CS_RECV:
 		/* Say again where we are: the sender resumes after it. */
-		s->retransmits++;
-		send_ack(s, s->received);
-		s->win_count = 0;
-		s->repeats.gap_acked = false;
-		arm(s, now);
+		send_ack(s, sess_resend_ack(&s->core, now));
 		break;
 	case CS_SEND:
 		send_window(s, now);	/* from the last ACK + 1 */
@@ -743,13 +731,12 @@ void client_on_timeout(struct client_session *s, uint64_t now)
 
 void client_free(struct client_session *s)
 {
-	free(s->ring);
-	free(s->slot_len);
+	sess_ring_free(&s->core);
 	free(s->slot_src);
 	free(s->rd);
 	free(s->decoded);
-	s->ring = s->rd = s->decoded = NULL;
-	s->slot_len = s->slot_src = NULL;
+	s->rd = s->decoded = NULL;
+	s->slot_src = NULL;
 }
 
 int client_socket(int family, int rcvbuf)

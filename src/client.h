@@ -21,7 +21,7 @@
 #include "addr.h"
 #include "netascii.h"
 #include "packet.h"
-#include "window.h"
+#include "session.h"
 
 /* How a transfer ended; also the exit status of the tool. */
 enum client_status {
@@ -113,41 +113,31 @@ struct client_session {
 	socklen_t peer_len;
 	bool locked;			/* peer is known */
 
-	/* What the server acknowledged (defaults when it ignored options). */
+	/* The windows, the receiver, the timer, and the values the server
+	 * acknowledged (blksize, windowsize, rollover: defaults when it
+	 * ignored options): the core the server's engine runs too.  The
+	 * timeout is the one configured, fixed. */
+	struct session core;
 	bool oack;
-	unsigned blksize, windowsize, rollover;
 	bool tsize_known;
 	uint64_t tsize;
 
-	/* Receiver: blocks taken strictly in order. */
-	uint64_t received;		/* highest block received in order */
-	unsigned win_count;		/* blocks since the last ACK */
-	uint64_t ack_sent;		/* the block our last ACK named */
-	struct win_repeats repeats;	/* DATA dropped since the last new block */
+	/* Receiver: netascii decoding. */
 	struct netascii_dec dec;
 	uint8_t *decoded;		/* netascii: blksize + 1 bytes */
 
-	/* Sender: the window [acked + 1, acked + windowsize] stays in a ring
-	 * of header|data slots until acknowledged, so a resend never reads
-	 * or encodes again. */
-	uint64_t acked, sent, filled, last;
-	bool eof;			/* last is known */
-	uint8_t *ring;
-	size_t slot_size;
-	uint32_t *slot_len;		/* data bytes on the wire */
-	uint32_t *slot_src;		/* local bytes they came from */
+	/* Sender: the window stays in the core's ring of header|data slots
+	 * until acknowledged, so a resend never reads or encodes again. */
+	uint32_t *slot_src;		/* local bytes each slot came from */
 	struct netascii_enc enc;
 	uint8_t *rd;			/* local bytes not yet put in a block */
 	size_t rd_len, rd_off;
 	bool rd_eof;
 
 	uint64_t start_us, end_us;
-	uint64_t deadline_us;		/* UINT64_MAX: none */
-	unsigned tries;			/* timeouts since the last progress */
 
 	uint64_t bytes;			/* local file bytes moved */
 	uint64_t wire_bytes;		/* DATA payload bytes moved */
-	uint64_t retransmits;		/* packets sent again on a timeout */
 	bool request_resent;
 };
 
@@ -167,7 +157,9 @@ void client_on_timeout(struct client_session *s, uint64_t now_us);
 void client_abort(struct client_session *s, enum client_status st, const char *why);
 
 static inline bool client_done(const struct client_session *s) { return s->state == CS_DONE; }
-static inline uint64_t client_deadline(const struct client_session *s) { return s->deadline_us; }
+static inline uint64_t client_deadline(const struct client_session *s) { return s->core.deadline_us; }
+/* Packets sent again on a timeout. */
+static inline uint64_t client_retransmits(const struct client_session *s) { return s->core.retransmits; }
 
 /* Largest datagram worth receiving: one byte more than the largest valid
  * one, so an oversized block is seen as such. */

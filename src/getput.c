@@ -258,8 +258,8 @@ static void summary(const struct getput_opts *o, const struct client_session *s)
 	progress_size(size, sizeof(size), secs > 0 ? (double)s->bytes / secs : 0);
 	fprintf(stderr, "snow-owl: %s %s: %llu bytes in %.3f s (%s/s), blksize %u, windowsize %u%s,"
 		" %llu retransmits\n", o->conf.op == CLIENT_GET ? "got" : "put", o->uri.file,
-		(unsigned long long)s->bytes, secs, size, s->blksize, s->windowsize,
-		s->oack ? "" : " (no options acknowledged)", (unsigned long long)s->retransmits);
+		(unsigned long long)s->bytes, secs, size, s->core.blksize, s->core.windowsize,
+		s->oack ? "" : " (no options acknowledged)", (unsigned long long)client_retransmits(s));
 }
 
 /* Room for two windows: the next one may arrive before this one is read. */

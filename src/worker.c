@@ -50,7 +50,7 @@ struct wx {
 /* A heap entry keeps its key beside the pointer: sorting compares keys
  * without touching the transfers. */
 struct heap_entry {
-	uint64_t key;			/* at or before x->t.deadline_us */
+	uint64_t key;			/* at or before x->t.s.deadline_us */
 	struct wx *x;
 };
 
@@ -144,7 +144,7 @@ static int heap_add(struct worker *w, struct wx *x)
 		w->cap = cap;
 	}
 	x->heap = w->nheap;
-	w->heap[w->nheap++] = (struct heap_entry){ x->t.deadline_us, x };
+	w->heap[w->nheap++] = (struct heap_entry){ x->t.s.deadline_us, x };
 	heap_fix(w, x->heap);
 	return 0;
 }
@@ -237,8 +237,8 @@ static void settle(struct worker *w, struct wx *x, uint64_t now)
 		return;
 	}
 	watch_room(w, x);
-	if (x->t.deadline_us < w->heap[x->heap].key) {
-		w->heap[x->heap].key = x->t.deadline_us;
+	if (x->t.s.deadline_us < w->heap[x->heap].key) {
+		w->heap[x->heap].key = x->t.s.deadline_us;
 		heap_fix(w, x->heap);
 	}
 }
@@ -328,11 +328,11 @@ static void run_timers(struct worker *w, uint64_t now)
 	while (w->nheap && w->heap[0].key <= now) {
 		struct wx *x = w->heap[0].x;
 
-		if (x->t.deadline_us <= now) {
+		if (x->t.s.deadline_us <= now) {
 			/* What is queued first: it may be the ACK that makes
 			 * the resend needless (a busy worker reads late). */
 			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
-			if (!xfer_done(&x->t) && x->t.deadline_us <= now)
+			if (!xfer_done(&x->t) && x->t.s.deadline_us <= now)
 				xfer_on_timeout(&x->t, now);
 			if (xfer_done(&x->t)) {
 				heap_remove(w, x);
@@ -341,7 +341,7 @@ static void run_timers(struct worker *w, uint64_t now)
 			}
 			watch_room(w, x);
 		}
-		w->heap[0].key = x->t.deadline_us;
+		w->heap[0].key = x->t.s.deadline_us;
 		heap_fix(w, 0);
 	}
 }

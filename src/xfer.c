@@ -36,6 +36,7 @@
 #include "log.h"
 #include "path.h"
 #include "window.h"
+#include "session.h"
 #include "xfer.h"
 
 #define RD_SIZE 65536		/* netascii read-ahead */
@@ -89,7 +90,7 @@ static void end(struct transfer *t, enum xfer_outcome o)
 {
 	t->state = XS_DONE;
 	t->outcome = o;
-	t->deadline_us = UINT64_MAX;
+	t->s.deadline_us = UINT64_MAX;
 }
 
 /*
@@ -163,54 +164,9 @@ static void fail(struct transfer *t, enum xfer_outcome o, unsigned code, const c
 	end(t, o);
 }
 
-static uint64_t timeout_us(const struct transfer *t)
-{
-	return t->opt.timeout_us ? t->opt.timeout_us : rto_current(&t->rto);
-}
-
 static void arm(struct transfer *t, uint64_t now)
 {
-	t->deadline_us = now + timeout_us(t);
-}
-
-/* Start timing a round trip from a packet sent now for the first time. */
-static void probe_start(struct transfer *t, uint64_t now)
-{
-	t->probe_us = t->first_sent_us = now;
-	t->probe_valid = true;
-}
-
-/*
- * The largest timeout this process's transfers measured lately, halved
- * for every second since.  A new transfer's first timeout starts from it
- * when it is above -T (RFC 6298 lets a sender start from cached
- * estimates, as TCP keeps them per route): in a boot storm, when clients
- * answer in hundreds of milliseconds, a new transfer then does not
- * resend its OACK or first block to a client that is only busy.
- */
-static uint64_t seed_us, seed_at_us;
-
-static uint64_t seed_now(uint64_t now)
-{
-	uint64_t halvings = now > seed_at_us ? (now - seed_at_us) / 1000000 : 0;
-
-	return halvings >= 64 ? 0 : seed_us >> halvings;
-}
-
-/* The transfer moved forward: measure, reset the backoff and the tries. */
-static void progress(struct transfer *t, uint64_t now)
-{
-	if (t->probe_valid) {
-		rto_sample(&t->rto, now - t->probe_us);
-		if (t->rto.base_us > seed_now(now)) {
-			seed_us = t->rto.base_us;
-			seed_at_us = now;
-		}
-	}
-	t->probe_valid = false;
-	rto_progress(&t->rto);
-	t->tries = 0;
-	t->progress_us = now;
+	sess_arm(&t->s, now);
 }
 
 static void send_oack(struct transfer *t)
@@ -224,8 +180,9 @@ static void send_oack(struct transfer *t)
 
 static void send_ack(struct transfer *t, uint64_t block)
 {
-	t->ack_sent = block;
 	uint8_t buf[PACKET_HDR];
+
+	sess_ack_sent(&t->s, block);
 
 	packet_build_ack(buf, sizeof(buf), win_wire(block, t->opt.rollover));
 	send_pkt(t, buf, sizeof(buf));
@@ -235,18 +192,17 @@ static void send_ack(struct transfer *t, uint64_t block)
 
 static uint8_t *slot(struct transfer *t, uint64_t block)
 {
-	return t->ring + (size_t)(block % t->nslots) * t->slot_size;
+	return sess_slot(&t->s, block);
 }
 
 static uint32_t *slot_len(struct transfer *t, uint64_t block)
 {
-	return &t->slot_len[block % t->nslots];
+	return sess_slot_len(&t->s, block);
 }
 
 static void mark_last(struct transfer *t, uint64_t block)
 {
-	t->last = block;
-	t->eof = true;
+	sess_mark_last(&t->s, block);
 }
 
 /*
@@ -263,12 +219,12 @@ static int fill_octet(struct transfer *t, uint64_t upto)
 	size_t bs = t->opt.blksize;
 	uint64_t final = t->size / bs + 1;
 
-	if (t->filled < upto)
-		upto = t->acked + t->nslots;
+	if (t->s.filled < upto)
+		upto = t->s.acked + t->s.nslots;
 	if (upto > final)
 		upto = final;
-	while (t->filled < upto) {
-		uint64_t first = t->filled + 1, off = (first - 1) * bs, want;
+	while (t->s.filled < upto) {
+		uint64_t first = t->s.filled + 1, off = (first - 1) * bs, want;
 		size_t n = 0;
 		ssize_t got;
 
@@ -292,10 +248,10 @@ static int fill_octet(struct transfer *t, uint64_t upto)
 
 			*slot_len(t, first + i) = (uint32_t)len;
 			want -= len;
-			t->filled = first + i;
+			t->s.filled = first + i;
 		}
 	}
-	if (t->filled == final && !t->eof) {
+	if (t->s.filled == final && !t->s.eof) {
 		/* All read: the bytes in the ring are the file as opened only
 		 * if it has not changed since (growth past a block boundary,
 		 * or an in-place rewrite, shows only here). */
@@ -311,8 +267,8 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 {
 	size_t bs = t->opt.blksize;
 
-	while (t->filled < upto && !t->eof) {
-		uint64_t b = t->filled + 1;
+	while (t->s.filled < upto && !t->s.eof) {
+		uint64_t b = t->s.filled + 1;
 		uint8_t *out = slot(t, b) + PACKET_HDR;
 		size_t o = 0;
 
@@ -350,7 +306,7 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 			t->rd_off += used;
 		}
 		*slot_len(t, b) = (uint32_t)o;
-		t->filled = b;
+		t->s.filled = b;
 		if (o < bs)
 			mark_last(t, b);
 	}
@@ -472,7 +428,7 @@ static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
  * here, as far as the budget's read-ahead part has room. */
 static unsigned ring_slots(struct transfer *t)
 {
-	uint64_t window = (uint64_t)t->slot_size * t->opt.windowsize;
+	uint64_t window = (uint64_t)t->s.slot_size * t->opt.windowsize;
 	uint64_t want = 4 * window < READAHEAD_MAX ? 4 * window : READAHEAD_MAX;
 	uint64_t n, blocks = t->size / t->opt.blksize + 1;
 
@@ -483,18 +439,18 @@ static unsigned ring_slots(struct transfer *t)
 		return t->opt.windowsize;
 	if (want < READAHEAD_MIN)
 		want = READAHEAD_MIN;
-	n = want / t->slot_size;
+	n = want / t->s.slot_size;
 	if (n > blocks)
 		n = blocks;
 	if (n <= t->opt.windowsize)
 		return t->opt.windowsize;
 	if (t->conf->mem) {
-		uint64_t extra = (n - t->opt.windowsize) * t->slot_size;
+		uint64_t extra = (n - t->opt.windowsize) * t->s.slot_size;
 
 		extra = xmem_readahead(t->conf->mem, &t->client, extra);
 		t->mem_readahead = extra;
 		t->mem_bytes += extra;
-		n = t->opt.windowsize + extra / t->slot_size;
+		n = t->opt.windowsize + extra / t->s.slot_size;
 	}
 	return (unsigned)n;
 }
@@ -506,12 +462,9 @@ static unsigned ring_slots(struct transfer *t)
  */
 static int ring_alloc(struct transfer *t)
 {
-	t->nslots = ring_slots(t);
-	t->ring = malloc(t->slot_size * t->nslots);
-	t->slot_len = calloc(t->nslots, sizeof(*t->slot_len));
-	if (t->mode == MODE_NETASCII)
-		t->rd = malloc(RD_SIZE);
-	if (!t->ring || !t->slot_len || (t->mode == MODE_NETASCII && !t->rd))
+	if (sess_ring_alloc(&t->s, ring_slots(t), t->s.slot_size) < 0)
+		return -ENOMEM;
+	if (t->mode == MODE_NETASCII && !(t->rd = malloc(RD_SIZE)))
 		return -ENOMEM;
 	return 0;
 }
@@ -519,11 +472,10 @@ static int ring_alloc(struct transfer *t)
 /* Send the window that starts after the last ACK. */
 static void send_window(struct transfer *t, uint64_t now)
 {
-	uint64_t first = t->acked + 1;
-	uint64_t upto = t->acked + t->opt.windowsize, filled;
+	uint64_t first, upto = sess_window_end(&t->s), filled;
 	int r;
 
-	if (!t->ring && ring_alloc(t) < 0) {
+	if (!t->s.ring && ring_alloc(t) < 0) {
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 		return;
 	}
@@ -534,9 +486,9 @@ static void send_window(struct transfer *t, uint64_t now)
 	 * now and then once FILESTAMP_POLL_BYTES more were read (a
 	 * transfer of a boot storm lasts many intervals, but its small
 	 * file needs no look before the final one). */
-	filled = t->filled - t->poll_filled;
-	if (r == 0 && !t->eof && filled * t->opt.blksize >= FILESTAMP_POLL_BYTES) {
-		t->poll_filled = t->filled;
+	filled = t->s.filled - t->poll_filled;
+	if (r == 0 && !t->s.eof && filled * t->opt.blksize >= FILESTAMP_POLL_BYTES) {
+		t->poll_filled = t->s.filled;
 		r = filestamp_poll(&t->stamp, t->fd, now);
 	}
 	if (r == -ESTALE) {
@@ -547,24 +499,11 @@ static void send_window(struct transfer *t, uint64_t now)
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Read error");
 		return;
 	}
-	if (t->eof && upto > t->last)
-		upto = t->last;
-	if (first <= t->sent) {
-		/* A resend: its ACK must not be timed (Karn). */
-		t->retransmits += (t->sent < upto ? t->sent : upto) - first + 1;
-		t->probe_valid = false;
-	} else {
-		probe_start(t, now);
-	}
-	r = send_blocks(t, first, upto);
-	if (r == -ECONNREFUSED) {
+	sess_window(&t->s, now, &first, &upto);
+	/* Send errors other than a refused port (ENOBUFS...) are left to
+	 * the retransmit timer. */
+	if (send_blocks(t, first, upto) == -ECONNREFUSED)
 		peer_refused(t, now);
-		return;
-	}
-	/* Other send errors (ENOBUFS...) are left to the retransmit timer. */
-	if (upto > t->sent)
-		t->sent = upto;
-	arm(t, now);
 }
 
 void xfer_on_writable(struct transfer *t, uint64_t now)
@@ -578,42 +517,22 @@ void xfer_on_writable(struct transfer *t, uint64_t now)
 
 static void sender_ack(struct transfer *t, uint16_t w, uint64_t now)
 {
-	uint64_t k;
+	uint64_t prev;
 
-	if (t->state == XS_OACK) {
-		if (w != 0)
-			return;	/* not the ACK of our OACK */
-		t->state = XS_SEND;
-		rto_answer(&t->rto, now, 0, true);
-		progress(t, now);
-		send_window(t, now);
+	switch (sess_on_ack(&t->s, w, now, &prev)) {
+	case SESS_ACK_IGNORE:
 		return;
-	}
-	switch (win_classify_ack(t->acked, t->sent, w, t->opt.rollover, &k)) {
-	case WIN_ACK_DUPLICATE:	/* never resend on it (Sorcerer's Apprentice) */
-		rto_repeat(&t->rto, t->acked);
-		return;
-	case WIN_ACK_OUTSIDE:
-		return;
-	case WIN_ACK_NEW:
-		break;
-	}
-	/* Short of what was sent: the receiver missed k + 1. */
-	if (k < t->sent)
-		rto_loss(&t->rto);
-	rto_answer(&t->rto, now, k, true);
-	/* Bytes are counted on acknowledgement, not on sending. */
-	for (uint64_t b = t->acked + 1; b <= k; b++)
-		t->bytes += *slot_len(t, b);
-	t->acked = k;
-	progress(t, now);
-	if (t->eof && k == t->last) {
+	case SESS_ACK_DONE:
+		t->bytes = t->s.wire_acked;
 		t->end_us = now;
 		end(t, XO_COMPLETE);
 		return;
+	case SESS_ACK_SLIDE:
+		break;
 	}
-	/* k below what was sent means the receiver lost k + 1: the next
-	 * window starts right there (RFC 7440 section 4). */
+	/* Bytes are counted on acknowledgement, not on sending. */
+	t->bytes = t->s.wire_acked;
+	t->state = XS_SEND;
 	send_window(t, now);
 }
 
@@ -682,27 +601,18 @@ static int store(struct transfer *t, const uint8_t *data, size_t len, bool final
 
 static void receiver_data(struct transfer *t, const struct packet_data *d, uint64_t now)
 {
-	uint64_t k = win_unwrap(t->received, d->block, t->opt.rollover);
+	uint64_t k;
 	bool final;
 	int r;
 
-	if (t->state == XS_DALLY) {
-		/* Our final ACK was lost: the sender repeats its last block. */
-		if (k == t->received)
-			send_ack(t, t->received);
+	switch (sess_on_data(&t->s, d->block, now, &k)) {
+	case SESS_DATA_DROP:
 		return;
-	}
-	if (k != t->received + 1) {
-		/* A block from ahead in the window: one before it was lost. */
-		if (k > t->received + 1 && k - t->received <= t->opt.windowsize)
-			rto_loss(&t->rto);
-		/* Dropped (see win_stray_data for when it is answered). */
-		if (win_stray_data(&t->repeats, t->received, t->ack_sent, d->block, t->opt.rollover,
-				   t->opt.windowsize)) {
-			send_ack(t, t->received);
-			t->win_count = 0;
-		}
+	case SESS_DATA_ACK:
+		send_ack(t, t->s.received);
 		return;
+	case SESS_DATA_NEW:
+		break;
 	}
 	if (d->len > t->opt.blksize) {
 		fail(t, XO_FAILED, ERR_ILLEGAL_OP, "Block larger than negotiated blksize");
@@ -721,11 +631,7 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 		fail(t, XO_FAILED, path_errno_to_tftp(r), r == -ENOSPC ? "Disk full" : "Write error");
 		return;
 	}
-	t->received = k;
 	t->bytes += d->len;
-	win_repeats_reset(&t->repeats);
-	rto_answer(&t->rto, now, k, false);
-	progress(t, now);
 	if (final) {
 		r = upload_commit(&t->up);
 		t->up_open = false;
@@ -733,22 +639,19 @@ static void receiver_data(struct transfer *t, const struct packet_data *d, uint6
 			fail(t, XO_FAILED, path_errno_to_tftp(r), r == -EEXIST ? "File already exists" : "Cannot store file");
 			return;
 		}
-		send_ack(t, k);
+	}
+	if (!sess_data_taken(&t->s, k, final, now))
+		return;
+	send_ack(t, k);
+	if (final) {
 		t->outcome = XO_COMPLETE;
 		t->state = XS_DALLY;
 		t->end_us = now;
 		/* Long enough for the client's own timer to repeat its last
 		 * block if our ACK was lost: its timeout, or a second. */
-		t->deadline_us = now + (t->opt.timeout_us && t->opt.timeout_us < DALLY_MAX_US
-						? t->opt.timeout_us : DALLY_MAX_US);
-		return;
+		t->s.deadline_us = now + (t->opt.timeout_us && t->opt.timeout_us < DALLY_MAX_US
+						  ? t->opt.timeout_us : DALLY_MAX_US);
 	}
-	if (++t->win_count >= t->opt.windowsize) {
-		send_ack(t, k);
-		probe_start(t, now);
-		t->win_count = 0;
-	}
-	arm(t, now);
 }
 
 static int start_write(struct transfer *t, int rootfd, const char *rel, const struct packet_request *req,
@@ -891,11 +794,12 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	t->conf = conf;
 	t->sock = sock;
 	t->fd = -1;
-	t->start_us = t->progress_us = now;
-	t->deadline_us = UINT64_MAX;
+	t->start_us = now;
 	t->gso = true;
-	rto_init(&t->rto, seed_now(now) > conf->rto_us ? seed_now(now) : conf->rto_us, conf->rto_min_us,
-		 conf->rto_max_us);
+	sess_init(&t->s, conf->rto_us, conf->rto_min_us, conf->rto_max_us, now);
+	t->s.max_retries = conf->max_retries;
+	t->s.giveup_us = conf->giveup_us;
+	t->s.quiet_after = XFER_UNVERIFIED_RESENDS;
 	t->opt.blksize = OPT_BLKSIZE_DEFAULT;
 	t->opt.windowsize = 1;
 	netascii_enc_init(&t->enc);
@@ -944,11 +848,15 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	if (r < 0)
 		return r;
 
-	t->slot_size = PACKET_HDR + t->opt.blksize;
+	t->s.slot_size = PACKET_HDR + t->opt.blksize;
+	t->s.blksize = t->opt.blksize;
+	t->s.windowsize = t->opt.windowsize;
+	t->s.rollover = t->opt.rollover;
+	t->s.fixed_us = t->opt.timeout_us;
 	/* The window is promised in the OACK: reserved now, allocated with
 	 * the first window (ring_alloc). */
 	if (t->op == OP_RRQ && conf->mem) {
-		t->mem_bytes = (uint64_t)t->slot_size * t->opt.windowsize;
+		t->mem_bytes = (uint64_t)t->s.slot_size * t->opt.windowsize;
 		xmem_take(conf->mem, &t->client, t->mem_bytes);
 	}
 
@@ -958,6 +866,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 		 * answers after its own timer, and one such sample would
 		 * inflate the timeout for the whole transfer. */
 		t->state = XS_OACK;
+		t->s.opening = t->op == OP_RRQ;
 		send_oack(t);
 		arm(t, now);
 	} else if (t->op == OP_RRQ) {
@@ -1036,7 +945,7 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 	/* It came to the transfer's port, which only our reply told (in
 	 * single-port mode that is the listening port, so a request there
 	 * proves nothing and is handled above). */
-	t->verified = true;
+	t->s.verified = true;
 	if (op == OP_ERROR) {
 		struct packet_errmsg e;
 		char msg[64];
@@ -1071,48 +980,37 @@ void xfer_on_packet(struct transfer *t, const uint8_t *buf, size_t len, uint64_t
 
 void xfer_on_timeout(struct transfer *t, uint64_t now)
 {
-	if (xfer_done(t) || now < t->deadline_us)
+	if (xfer_done(t))
 		return;
-	if (t->state == XS_DALLY) {
+	switch (sess_on_timeout(&t->s, now)) {
+	case SESS_T_NONE:
+		return;
+	case SESS_T_DALLY_END:
 		end(t, XO_COMPLETE);
 		return;
-	}
-	/* Give up after too many timeouts in a row, or too long without
-	 * progress (duplicates from a confused peer do not count).  A peer
-	 * that never answered may not exist (a forged request): no ERROR. */
-	if (++t->tries > t->conf->max_retries || now - t->progress_us >= t->conf->giveup_us) {
-		if (t->verified) {
+	case SESS_T_GIVEUP:
+		/* A peer that never answered may not exist (a forged
+		 * request): no ERROR to it. */
+		if (t->s.verified) {
 			fail(t, XO_TIMEOUT, ERR_UNDEFINED, "Timeout");
 		} else {
 			snprintf(t->detail, sizeof(t->detail), "Timeout");
 			end(t, XO_TIMEOUT);
 		}
 		return;
+	case SESS_T_RESEND:
+		break;
 	}
-	/* Exponential backoff (unused where the client fixed the timeout),
-	 * and a note for telling later whether this resend was needed. */
-	rto_timeout(&t->rto, now, t->first_sent_us);
-	/* No more than XFER_UNVERIFIED_RESENDS to it: the transfer waits
-	 * silently, holding its slot as long as any other would. */
-	if (!t->verified && t->tries > XFER_UNVERIFIED_RESENDS) {
-		arm(t, now);
-		return;
-	}
-	t->probe_valid = false;
 	switch (t->state) {
 	case XS_OACK:
-		t->retransmits++;
+		sess_resent(&t->s, now);
 		send_oack(t);
-		arm(t, now);
 		break;
 	case XS_SEND:
 		send_window(t, now);	/* from the last ACK + 1 */
 		break;
 	case XS_RECV:
-		t->retransmits++;
-		send_ack(t, t->received);
-		t->win_count = 0;
-		arm(t, now);
+		send_ack(t, sess_resend_ack(&t->s, now));
 		break;
 	default:
 		break;
@@ -1177,7 +1075,7 @@ static void log_line(const struct transfer *t, int prio, uint64_t now)
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, t->bytes);
 	snprintf(secs_s, sizeof(secs_s), "%.3f", secs);
 	snprintf(rate, sizeof(rate), "%.0f", secs > 0 ? (double)t->bytes / 1024.0 / secs : 0.0);
-	snprintf(retr, sizeof(retr), "%" PRIu64, t->retransmits);
+	snprintf(retr, sizeof(retr), "%" PRIu64, t->s.retransmits);
 	if (t->detail[0])
 		f[nf++] = (struct log_field){ "TFTP_DETAIL", t->detail };
 	if (error_sent(t)) {
@@ -1200,8 +1098,7 @@ void xfer_finish(struct transfer *t, uint64_t now)
 		upload_abort(&t->up);	/* the old file stays as it was */
 	if (t->fd >= 0)
 		close(t->fd);
-	free(t->ring);
-	free(t->slot_len);
+	sess_ring_free(&t->s);
 	free(t->rd);
 	if (t->conf && t->conf->mem)
 		xmem_give(t->conf->mem, &t->client, t->mem_bytes, t->mem_readahead);
@@ -1211,8 +1108,7 @@ void xfer_finish(struct transfer *t, uint64_t now)
 	free(t->req);
 	free(t->next_req);
 	t->req = t->next_req = NULL;
-	t->ring = t->rd = NULL;
-	t->slot_len = NULL;
+	t->rd = NULL;
 	t->fd = -1;
 
 	/* A missing file is routine (PXE ROMs probe several names). */
@@ -1232,7 +1128,7 @@ void xfer_report(const struct transfer *t, uint64_t now, struct xfer_report *r)
 	r->error = error_sent(t) ? t->error : 0;
 	r->bytes = t->bytes;
 	r->duration_us = duration_us(t, now);
-	r->retransmits = t->retransmits;
+	r->retransmits = t->s.retransmits;
 }
 
 void xfer_title(const struct transfer *t, char *buf, size_t size)
@@ -1448,19 +1344,19 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 			show_title(t);
 			title_us = now + TITLE_INTERVAL_US;
 		}
-		if (now >= t->deadline_us) {
+		if (now >= t->s.deadline_us) {
 			/* What arrived since the last wait first: it may be the
 			 * ACK that makes a resend needless, or the last one. */
 			xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 			now = xfer_now_us();
-			if (!xfer_done(t) && now >= t->deadline_us)
+			if (!xfer_done(t) && now >= t->s.deadline_us)
 				xfer_on_timeout(t, now);
 			continue;
 		}
 		if (xfer_wants_write(t)) {
 			/* Room to send the rest of a window, or an ACK. */
 			struct pollfd p = { .fd = sock, .events = POLLIN | POLLOUT };
-			uint64_t ms = (t->deadline_us - now + 999) / 1000;
+			uint64_t ms = (t->s.deadline_us - now + 999) / 1000;
 
 			if (poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms) <= 0)
 				continue;
@@ -1470,7 +1366,7 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 				xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 			continue;
 		}
-		set_wait(sock, t->deadline_us - now, &cur_wait);
+		set_wait(sock, t->s.deadline_us - now, &cur_wait);
 		xfer_receive(t, rx, rx->n, MSG_WAITFORONE);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;

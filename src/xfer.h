@@ -24,7 +24,7 @@
 #include "packet.h"
 #include "remap.h"
 #include "report.h"
-#include "rto.h"
+#include "session.h"
 #include "upload.h"
 #include "window.h"
 #include "xmem.h"
@@ -109,50 +109,23 @@ struct transfer {
 	enum xfer_state state;
 	enum xfer_outcome outcome;
 	bool oack;			/* options were acknowledged */
-	bool eof;			/* last is known */
 	bool gso;			/* UDP GSO still believed to work */
 	bool refused;			/* the peer's port was reported unreachable */
-	bool probe_valid;		/* the packet being timed was not retransmitted (Karn) */
 	bool size_known;		/* size holds the expected bytes (for titles) */
 	bool tx_blocked;		/* blocks tx_from..tx_to wait for send room */
-	bool verified;			/* the peer has sent us something */
 
-	/* Sender: blocks 1..last; the window [acked + 1, acked + windowsize]
-	 * lives in a ring of slots laid out as header|data. */
-	uint64_t acked;			/* highest block acknowledged */
-	uint64_t sent;			/* highest block sent */
-	uint64_t filled;		/* highest block read into the ring */
-	uint64_t last;			/* the final block, once known (else 0) */
+	/* Windows, the receiver and the timers (session.h); its ring has
+	 * the window's slots and, for octet reads, read-ahead.  Times are
+	 * in microseconds of the caller's monotonic clock. */
+	struct session s;
 	uint64_t tx_from, tx_to;	/* see tx_blocked */
-	uint8_t *ring;			/* allocated with the first window */
-	uint32_t *slot_len;
-	size_t slot_size;
 	struct filecache_entry *cached;	/* the file's shared copy, or NULL: read it */
 	uint64_t poll_filled;		/* filled at the last look at the file */
 	struct xmem_client client;	/* for conf->mem */
 	uint64_t mem_bytes;		/* reserved in conf->mem: window and read-ahead */
 	uint64_t mem_readahead;		/* of which read-ahead */
-	unsigned nslots;		/* ring slots: the window or more (read-ahead) */
-
-	/* Timers, in microseconds of the caller's monotonic clock.  The
-	 * timeout adapts to measured round trips unless the client fixed
-	 * it with timeout/utimeout. */
-	unsigned tries;			/* timeouts since the last progress */
-	uint64_t deadline_us;
-	uint64_t progress_us;		/* last time the transfer moved forward */
-	uint64_t probe_us;		/* when the packet being timed was sent */
-	uint64_t first_sent_us;		/* when the last new packet was first sent */
 	uint64_t start_us, end_us;	/* end_us: data complete */
-	struct rto rto;
-
 	uint64_t bytes;			/* file bytes moved */
-	uint64_t retransmits;		/* packets sent again */
-
-	/* Receiver. */
-	uint64_t received;		/* highest block received in order */
-	uint64_t ack_sent;		/* the block our last ACK named */
-	unsigned win_count;		/* blocks since the last ACK we sent */
-	struct win_repeats repeats;	/* DATA dropped since the last new block */
 
 	/* Negotiated values first; the echoed strings after them are cold. */
 	struct opt_result opt;
@@ -213,7 +186,7 @@ static inline bool xfer_wants_write(const struct transfer *t) { return t->tx_blo
 void xfer_on_writable(struct transfer *t, uint64_t now_us);
 
 static inline bool xfer_done(const struct transfer *t) { return t->state == XS_DONE; }
-static inline uint64_t xfer_deadline(const struct transfer *t) { return t->deadline_us; }
+static inline uint64_t xfer_deadline(const struct transfer *t) { return t->s.deadline_us; }
 
 /* End a running transfer from outside (its process is stopping): ERROR 0
  * with msg to the client, outcome failed; an upload already stored and

@@ -273,7 +273,7 @@ static void test_get_plain(void)
 	ok(sent_ack(1, 1, 1000), "DATA 1 is acknowledged to that port");
 	data(&s, 1000, 2, pattern + 512, 100);
 	ok(sent_ack(2, 2, 1000), "the final block is acknowledged");
-	ok(client_done(&s) && s.status == CLIENT_OK && s.blksize == 512 && s.windowsize == 1,
+	ok(client_done(&s) && s.status == CLIENT_OK && s.core.blksize == 512 && s.core.windowsize == 1,
 	   "without an OACK the transfer uses 512-byte blocks and windows of 1");
 	is_mem(fk.out, fk.out_len, pattern, 612, "the file arrives whole");
 	client_free(&s);
@@ -292,7 +292,7 @@ static void test_get_window(void)
 	c.windowsize = 8;
 	start(&s, &c);
 	oack(&s, n, v, 3);
-	ok(s.blksize == 8 && s.windowsize == 4 && s.tsize_known && s.tsize == 44,
+	ok(s.core.blksize == 8 && s.core.windowsize == 4 && s.tsize_known && s.tsize == 44,
 	   "the OACK's smaller values are taken");
 	ok(sent_ack(1, 0, 1000), "the OACK is acknowledged with ACK 0");
 	oack(&s, n, v, 3);
@@ -329,11 +329,11 @@ static void test_get_stranger(void)
 	client_conf_init(&c, CLIENT_GET, "f");
 	start(&s, &c);
 	data(&s, 1000, 1, pattern, 512);
-	received = s.received;
+	received = s.core.received;
 	data(&s, 2000, 2, pattern, 100);
 	ok(sent_error(fk.n_sent - 1) == ERR_UNKNOWN_TID && fk.sent[fk.n_sent - 1].port == 2000,
 	   "a DATA from another port gets ERROR 5 at that port");
-	ok(!client_done(&s) && s.received == received && s.locked && addr_port(&s.peer.sa) == 1000,
+	ok(!client_done(&s) && s.core.received == received && s.locked && addr_port(&s.peer.sa) == 1000,
 	   "... and the transfer goes on untouched");
 	{
 		uint8_t err[32];
@@ -432,17 +432,17 @@ static void test_timeouts(void)
 	ok(fk.n_sent == 1, "nothing happens before the deadline");
 	for (t = 200000; !client_done(&s); t += 200000)
 		client_on_timeout(&s, t);
-	ok(fk.n_sent == 4 && s.retransmits == 3 && s.request_resent, "the request is sent again 3 times");
+	ok(fk.n_sent == 4 && client_retransmits(&s) == 3 && s.request_resent, "the request is sent again 3 times");
 	ok(s.status == CLIENT_ETIMEOUT && t == 1000000, "then the transfer times out");
 	client_free(&s);
 
 	start(&s, &c);
 	data(&s, 1000, 1, pattern, 512);
 	client_on_timeout(&s, client_deadline(&s));
-	ok(sent_ack(fk.n_sent - 1, 1, 1000) && s.retransmits == 1 && !s.request_resent,
+	ok(sent_ack(fk.n_sent - 1, 1, 1000) && client_retransmits(&s) == 1 && !s.request_resent,
 	   "a timeout while receiving sends the last ACK again");
 	data(&s, 1000, 2, pattern, 1);
-	ok(s.status == CLIENT_OK && s.tries == 0, "progress resets the count of timeouts");
+	ok(s.status == CLIENT_OK && s.core.tries == 0, "progress resets the count of timeouts");
 	client_free(&s);
 }
 
@@ -470,7 +470,7 @@ static void test_rollover(void)
 			wrapped |= w == (ro ? 1 : 0) && b > 1;
 			data(&s, 1000, w, pattern, b == blocks ? 3 : 8);
 		}
-		ok(wrapped && client_done(&s) && s.status == CLIENT_OK && s.received == blocks &&
+		ok(wrapped && client_done(&s) && s.status == CLIENT_OK && s.core.received == blocks &&
 		   s.bytes == (blocks - 1) * 8 + 3, "rollover %u: %llu blocks arrive whole", ro,
 		   (unsigned long long)blocks);
 		ok(sent_ack(fk.n_sent - 1, ro ? (uint16_t)((blocks - 1) % 65535 + 1) : (uint16_t)blocks, 1000),
@@ -533,7 +533,7 @@ static void test_put(void)
 	before = fk.n_sent;
 	ack(&s, 2);
 	ok(fk.n_sent == before + 2 && sent_data(before, 3, 8) && sent_data(before + 1, 4, 6) &&
-	   s.retransmits == 2, "ACK 2 inside the window: resend from block 3");
+	   client_retransmits(&s) == 2, "ACK 2 inside the window: resend from block 3");
 	before = fk.n_sent;
 	ack(&s, 2);
 	ok(fk.n_sent == before, "a duplicate ACK sends nothing");

@@ -59,7 +59,7 @@ static void test_report(void)
 	t.error = ERR_NOT_FOUND;
 	t.start_us = 1000;
 	t.bytes = 12;
-	t.retransmits = 3;
+	t.s.retransmits = 3;
 	xfer_report(&t, 501000, &r);
 	ok(r.op == OP_WRQ && r.outcome == XO_REFUSED && r.error == ERR_NOT_FOUND, "refused: op, outcome, code");
 	is_int(r.duration_us, 500000, "duration: until now when the data never completed");
@@ -275,9 +275,9 @@ static void test_budget(void)
 	oack_opts(cli[0], &b, &w);
 	ok(b == 1024 && w == 2, "a small window (%u x %u)", b, w);
 	ack(&t[0], 0);
-	ok(t[0].nslots > 2 && mem.readahead == (t[0].nslots - 2) * 1028ull, "reads ahead, reserved (%u slots)",
-	   t[0].nslots);
-	is_int(mem.used, t[0].nslots * 1028ull, "window and read-ahead in the budget");
+	ok(t[0].s.nslots > 2 && mem.readahead == (t[0].s.nslots - 2) * 1028ull, "reads ahead, reserved (%u slots)",
+	   t[0].s.nslots);
+	is_int(mem.used, t[0].s.nslots * 1028ull, "window and read-ahead in the budget");
 	xfer_finish(&t[0], xfer_now_us());
 	ok(mem.used == 0 && mem.readahead == 0, "given back");
 	xmem_free(&mem);

@@ -1,0 +1,217 @@
+/*
+ * session.c - the core of one transfer (session.h): windows, the
+ * receiver, timers.  No system calls.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "session.h"
+
+/* See sess_seed_us(): per process, like TCP's per-route metrics. */
+static uint64_t seed_us, seed_at_us;
+
+uint64_t sess_seed_us(uint64_t now)
+{
+	uint64_t halvings = now > seed_at_us ? (now - seed_at_us) / 1000000 : 0;
+
+	return halvings >= 64 ? 0 : seed_us >> halvings;
+}
+
+void sess_init(struct session *s, uint64_t initial_us, uint64_t min_us, uint64_t max_us, uint64_t now)
+{
+	uint64_t seed = sess_seed_us(now);
+
+	memset(s, 0, sizeof(*s));
+	s->blksize = OPT_BLKSIZE_DEFAULT;
+	s->windowsize = 1;
+	s->deadline_us = UINT64_MAX;
+	s->progress_us = now;
+	rto_init(&s->rto, seed > initial_us ? seed : initial_us, min_us, max_us);
+}
+
+uint64_t sess_timeout_us(const struct session *s)
+{
+	return s->fixed_us ? s->fixed_us : rto_current(&s->rto);
+}
+
+/* The transfer moved forward: measure, reset the backoff and the tries. */
+static void progress(struct session *s, uint64_t now)
+{
+	if (s->probe_valid) {
+		rto_sample(&s->rto, now - s->probe_us);
+		if (s->rto.base_us > sess_seed_us(now)) {
+			seed_us = s->rto.base_us;
+			seed_at_us = now;
+		}
+	}
+	s->probe_valid = false;
+	rto_progress(&s->rto);
+	s->tries = 0;
+	s->progress_us = now;
+}
+
+/* ---- Sender ---- */
+
+int sess_ring_alloc(struct session *s, unsigned nslots, size_t slot_size)
+{
+	s->nslots = nslots;
+	s->slot_size = slot_size;
+	s->ring = malloc(slot_size * nslots);
+	s->slot_len = calloc(nslots, sizeof(*s->slot_len));
+	if (!s->ring || !s->slot_len) {
+		sess_ring_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void sess_ring_free(struct session *s)
+{
+	free(s->ring);
+	free(s->slot_len);
+	s->ring = NULL;
+	s->slot_len = NULL;
+}
+
+void sess_window(struct session *s, uint64_t now, uint64_t *first, uint64_t *upto)
+{
+	uint64_t f = s->acked + 1, u = s->acked + s->windowsize;
+
+	if (s->eof && u > s->last)
+		u = s->last;
+	if (f <= s->sent) {
+		/* A resend: its answer must not be timed (Karn). */
+		s->retransmits += (s->sent < u ? s->sent : u) - f + 1;
+		s->probe_valid = false;
+	} else {
+		sess_probe(s, now);
+	}
+	if (u > s->sent)
+		s->sent = u;
+	sess_arm(s, now);
+	*first = f;
+	*upto = u;
+}
+
+enum sess_ack sess_on_ack(struct session *s, uint16_t w, uint64_t now, uint64_t *prev)
+{
+	uint64_t k;
+
+	if (s->opening) {
+		if (w != 0)
+			return SESS_ACK_IGNORE;	/* not the ACK of our OACK */
+		s->opening = false;
+		rto_answer(&s->rto, now, 0, true);
+		progress(s, now);
+		*prev = s->acked;
+		return SESS_ACK_SLIDE;
+	}
+	switch (win_classify_ack(s->acked, s->sent, w, s->rollover, &k)) {
+	case WIN_ACK_DUPLICATE:	/* never resend on it (Sorcerer's Apprentice) */
+		rto_repeat(&s->rto, s->acked);
+		return SESS_ACK_IGNORE;
+	case WIN_ACK_OUTSIDE:
+		return SESS_ACK_IGNORE;
+	case WIN_ACK_NEW:
+		break;
+	}
+	/* Short of what was sent: the receiver missed k + 1, and the next
+	 * window starts right there (RFC 7440 section 4). */
+	if (k < s->sent)
+		rto_loss(&s->rto);
+	rto_answer(&s->rto, now, k, true);
+	for (uint64_t b = s->acked + 1; b <= k; b++)
+		s->wire_acked += *sess_slot_len(s, b);
+	*prev = s->acked;
+	s->acked = k;
+	progress(s, now);
+	return s->eof && k == s->last ? SESS_ACK_DONE : SESS_ACK_SLIDE;
+}
+
+/* ---- Receiver ---- */
+
+enum sess_data sess_on_data(struct session *s, uint16_t w, uint64_t now, uint64_t *block)
+{
+	uint64_t k = win_unwrap(s->received, w, s->rollover);
+
+	(void)now;
+	if (s->dally)	/* our final ACK was lost: the sender repeats its last block */
+		return k == s->received ? SESS_DATA_ACK : SESS_DATA_DROP;
+	if (k != s->received + 1) {
+		/* A block from ahead in the window: one before it was lost. */
+		if (k > s->received + 1 && k - s->received <= s->windowsize)
+			rto_loss(&s->rto);
+		/* Dropped (see win_stray_data for when it is answered). */
+		if (win_stray_data(&s->repeats, s->received, s->ack_sent, w, s->rollover, s->windowsize)) {
+			s->win_count = 0;
+			return SESS_DATA_ACK;
+		}
+		return SESS_DATA_DROP;
+	}
+	*block = k;
+	return SESS_DATA_NEW;
+}
+
+bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now)
+{
+	s->received = block;
+	win_repeats_reset(&s->repeats);
+	rto_answer(&s->rto, now, block, false);
+	progress(s, now);
+	if (final) {
+		s->dally = true;
+		sess_arm(s, now);
+		return true;
+	}
+	if (++s->win_count >= s->windowsize) {
+		s->win_count = 0;
+		sess_probe(s, now);	/* our ACK is timed by the next DATA */
+		sess_arm(s, now);
+		return true;
+	}
+	sess_arm(s, now);
+	return false;
+}
+
+/* ---- Timer ---- */
+
+enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
+{
+	if (now < s->deadline_us)
+		return SESS_T_NONE;
+	if (s->dally) {
+		s->deadline_us = UINT64_MAX;
+		return SESS_T_DALLY_END;
+	}
+	/* Give up after too many timeouts in a row, or too long without
+	 * progress (duplicates from a confused peer do not count). */
+	if (++s->tries > s->max_retries || (s->giveup_us && now - s->progress_us >= s->giveup_us)) {
+		s->deadline_us = UINT64_MAX;
+		return SESS_T_GIVEUP;
+	}
+	/* Exponential backoff (unused where the timeout is fixed), and a
+	 * note for telling later whether this resend was needed. */
+	rto_timeout(&s->rto, now, s->first_sent_us);
+	/* A peer that never answered may be a forged address: no more than
+	 * quiet_after resends go to it, and the session waits silently. */
+	if (s->quiet_after && !s->verified && s->tries > s->quiet_after) {
+		sess_arm(s, now);
+		return SESS_T_NONE;
+	}
+	s->probe_valid = false;
+	return SESS_T_RESEND;
+}
+
+uint64_t sess_resend_ack(struct session *s, uint64_t now)
+{
+	s->retransmits++;
+	s->win_count = 0;
+	/* Said again where we are: a stray may be answered anew. */
+	win_repeats_reset(&s->repeats);
+	sess_arm(s, now);
+	return s->received;
+}

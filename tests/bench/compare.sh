@@ -25,6 +25,9 @@
 #                    SCENARIOS="many storm"); ratios still compare
 #                    snow-owld with the other servers only: tftpd-hpa,
 #                    atftpd and dnsmasq, never snow-owld-alt or floor
+#   ALT_SNOW_OWLD    the daemon of the snow-owld-alt column (default
+#                    SNOW_OWLD): another build, to compare two versions in
+#                    one run (ALT_SNOW_OWLD=/tmp/old/snow-owld ALT_ARGS=)
 #   SCENARIOS        which scenarios to run (default
 #                    "single many storm loss syscalls"; "bigstorm" adds
 #                    10,000 clients × 64 KiB and × 1 MiB against snow-owld,
@@ -50,7 +53,7 @@ set -eu
 
 # The command line as given, for the report's header.
 CMDLINE=
-for v in REPS QUICK RESULTS SNOW_OWLD SNOW_OWL_CLIENT FLOOR W1_MIB RUN_LIMIT SNOW_OWLD_ARGS ALT_ARGS SCENARIOS; do
+for v in REPS QUICK RESULTS SNOW_OWLD ALT_SNOW_OWLD SNOW_OWL_CLIENT FLOOR W1_MIB RUN_LIMIT SNOW_OWLD_ARGS ALT_ARGS SCENARIOS; do
 	if [ -n "${!v+set}" ]; then CMDLINE+="$v=$(printf %q "${!v}") "; fi
 done
 CMDLINE+=$(printf %q "$0")
@@ -196,6 +199,8 @@ make_work() {
 	chmod 0755 "$WORK"
 	mkdir -m 0755 "$WORK/bin" "$WORK/root"
 	cp "$SNOW_OWLD" "$WORK/bin/snow-owld"
+	cp "${ALT_SNOW_OWLD:-$SNOW_OWLD}" "$WORK/bin/snow-owld-alt"
+	ALT_SNOW_OWLD_ORIG=${ALT_SNOW_OWLD:-$SNOW_OWLD} ALT_SNOW_OWLD=$WORK/bin/snow-owld-alt
 	cp "$CLIENT" "$WORK/bin/snow-owl"
 	SNOW_OWLD_ORIG=$SNOW_OWLD CLIENT_ORIG=$CLIENT
 	SNOW_OWLD=$WORK/bin/snow-owld CLIENT=$WORK/bin/snow-owl
@@ -297,7 +302,7 @@ server_argv() {
 		;;
 	snow-owld-alt)
 		# shellcheck disable=SC2206
-		ARGV=("$SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT")
+		ARGV=("$ALT_SNOW_OWLD" -L -a "127.0.0.1:$2" $ALT_ARGS "$ROOT")
 		;;
 	tftpd-hpa) ARGV=("$TFTPD_HPA" -L -a "127.0.0.1:$2" -s "$ROOT") ;;
 	atftpd)
@@ -827,6 +832,7 @@ report() {
 	echo "- date: $(date -R); kernel: $(uname -srm); nproc: $(nproc); REPS=$REPS$([ "$QUICK" = 1 ] && echo ' (QUICK=1)')"
 	echo "- command: \`$CMDLINE\`"
 	echo "- snow-owld options: ${SNOW_OWLD_ARGS:-(defaults)}${ALT_ARGS+; snow-owld-alt options: ${ALT_ARGS:-(defaults)}}"
+	[ -z "${ALT_ARGS+set}" ] || echo "- snow-owld-alt: $ALT_SNOW_OWLD_ORIG, sha256 $(sha256sum "$ALT_SNOW_OWLD" | cut -c1-12)"
 	echo "- versions: $("$SNOW_OWLD" -V 2>&1 | head -n 1) ($SNOW_OWLD_ORIG, sha256 $(sha256sum "$SNOW_OWLD" | cut -c1-12)), $("$TFTPD_HPA" -V 2>&1 | head -n 1 | cut -d, -f1), $("$ATFTPD" -V 2>&1 | head -n 1)$(versions_references); client: $("$CLIENT" -V 2>&1 | head -n 1) ($CLIENT_ORIG, sha256 $(sha256sum "$CLIENT" | cut -c1-12))"
 	echo "- servers pinned to CPU $SERVER_CPU, clients to CPU $CLIENT_CPU; medians of $REPS interleaved repetitions; every copy verified against the file"
 	echo "- load average before the first run: $LOAD_START"

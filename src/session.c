@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,36 @@
 
 /* See sess_seed_us(): per process, like TCP's per-route metrics. */
 static uint64_t seed_us, seed_at_us;
+
+/*
+ * The core's invariants, checked after every event in the sanitizer and
+ * fuzzing builds and in test_session; a broken one aborts with its text.
+ * Other builds leave them out: a worker that aborted would end all of
+ * its transfers, not just the one in doubt.
+ */
+#if defined(SNOW_OWL_SANITIZERS) || defined(SNOW_OWL_SESSION_CHECKS)
+#define CHECK(c) do { if (!(c)) check_failed(#c, __LINE__); } while (0)
+static void check_failed(const char *what, int line)
+{
+	fprintf(stderr, "session.c:%d: invariant broken: %s\n", line, what);
+	abort();
+}
+#else
+#define CHECK(c) do { } while (0)
+#endif
+
+static void check(const struct session *s)
+{
+	CHECK(s->windowsize >= 1);
+	/* The sender: what is acknowledged was sent, a window at most. */
+	CHECK(s->acked <= s->sent);
+	CHECK(s->sent <= s->acked + s->windowsize);
+	CHECK(!s->eof || s->sent <= s->last);
+	/* The receiver: never an ACK ahead of what was taken. */
+	CHECK(s->ack_sent <= s->received);
+	CHECK(s->fixed_us || rto_current(&s->rto) <= s->rto.max_us);
+	(void)s;
+}
 
 uint64_t sess_seed_us(uint64_t now)
 {
@@ -95,6 +126,7 @@ void sess_window(struct session *s, uint64_t now, uint64_t *first, uint64_t *upt
 	sess_arm(s, now);
 	*first = f;
 	*upto = u;
+	check(s);
 }
 
 enum sess_ack sess_on_ack(struct session *s, uint16_t w, uint64_t now, uint64_t *prev)
@@ -117,6 +149,9 @@ enum sess_ack sess_on_ack(struct session *s, uint16_t w, uint64_t now, uint64_t 
 	case WIN_ACK_OUTSIDE:
 		return SESS_ACK_IGNORE;
 	case WIN_ACK_NEW:
+		/* Whatever the window and the wrap: a new ACK is for a
+		 * block sent and not yet acknowledged. */
+		CHECK(k > s->acked && k <= s->sent);
 		break;
 	}
 	/* Short of what was sent: the receiver missed k + 1, and the next
@@ -129,6 +164,7 @@ enum sess_ack sess_on_ack(struct session *s, uint16_t w, uint64_t now, uint64_t 
 	*prev = s->acked;
 	s->acked = k;
 	progress(s, now);
+	check(s);
 	return s->eof && k == s->last ? SESS_ACK_DONE : SESS_ACK_SLIDE;
 }
 
@@ -152,12 +188,14 @@ enum sess_data sess_on_data(struct session *s, uint16_t w, uint64_t now, uint64_
 		}
 		return SESS_DATA_DROP;
 	}
+	CHECK(k == s->received + 1);
 	*block = k;
 	return SESS_DATA_NEW;
 }
 
 bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now)
 {
+	CHECK(block == s->received + 1 && !s->dally);
 	s->received = block;
 	win_repeats_reset(&s->repeats);
 	rto_answer(&s->rto, now, block, false);
@@ -203,6 +241,7 @@ enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 		return SESS_T_NONE;
 	}
 	s->probe_valid = false;
+	check(s);
 	return SESS_T_RESEND;
 }
 

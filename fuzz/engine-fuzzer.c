@@ -119,6 +119,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	conf.upload.allow_create = true;
 	conf.upload.plain_perms = true;
 	conf.upload_max = 1 << 20;
+	/* Uploads only into up/: an upload over a file the checks read
+	 * would change what a later input's download must deliver. */
+	conf.upload.paths[0] = "up/*";
+	conf.upload.npaths = 1;
 	conf.lim.windowsize_max = 64;
 	conf.max_retries = 4;
 	return 0;
@@ -162,13 +166,27 @@ static void invariants(const struct transfer *t)
 	CHECK(t->s.deadline_us != UINT64_MAX);
 }
 
-/* Uploads that did not complete leave nothing; completed ones are removed. */
+/* Uploads that did not complete leave nothing; completed ones are
+ * removed.  Nothing outside up/ is written: the files to read keep their
+ * sizes, and the root holds nothing else. */
 static void clean_uploads(void)
 {
-	int fd = dup(up_fd);
+	int fd;
 	DIR *d;
 	struct dirent *e;
+	struct stat st;
 
+	for (int i = 0; i < 3; i++)
+		CHECK(fstatat(root_fd, file_names[i], &st, 0) == 0 && st.st_size == file_size[i]);
+	fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0);
+	d = fdopendir(fd);
+	CHECK(d);
+	while ((e = readdir(d)))
+		CHECK(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "up") ||
+		      !strcmp(e->d_name, "f") || !strcmp(e->d_name, "big") || !strcmp(e->d_name, "text"));
+	closedir(d);
+	fd = dup(up_fd);
 	CHECK(fd >= 0);
 	d = fdopendir(fd);
 	CHECK(d);

@@ -23,6 +23,7 @@
 
 #include "getput.h"
 #include "progress.h"
+#include "transport.h"
 #include "upload.h"
 
 #define RCVBUF_MAX (32 << 20)
@@ -196,15 +197,15 @@ static int drain(struct run *r, struct client_session *s, uint8_t *buf, size_t s
 	while (!client_done(s)) {
 		union sockaddr_any from;
 		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(r->sock, buf, size, MSG_DONTWAIT | MSG_TRUNC, &from.sa, &fromlen);
+		ssize_t n = tp_recv(r->sock, buf, size, MSG_DONTWAIT, &from.sa, &fromlen);
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			if (n == -EAGAIN || n == -EINTR)
 				return 0;
 			/* ICMP errors of earlier sends: the timer copes. */
-			if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
+			if (n == -ECONNREFUSED || n == -EHOSTUNREACH || n == -ENETUNREACH)
 				continue;
-			return -errno;
+			return (int)n;
 		}
 		/* A truncated datagram is longer than any valid one. */
 		client_on_packet(s, buf, (size_t)n > size ? size : (size_t)n, &from.sa, fromlen, now_us());

@@ -71,7 +71,7 @@ struct worker {
 	bool retiring;			/* the dispatcher closed its end */
 	struct heap_entry *heap;	/* by deadline, earliest first */
 	unsigned nheap, cap;
-	struct xfer_rx rx;
+	struct tp_rx rx;
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
 	unsigned ntransfers;
@@ -429,7 +429,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 	/* One buffer set for all transfers: a window of the largest DATA. */
 	if (w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, ctl, &cev) < 0 || w->tfd < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &tev) < 0 ||
-	    xfer_rx_init(&w->rx, 16, PACKET_HDR + conf->lim.blksize_max + 1) < 0) {
+	    tp_rx_init(&w->rx, 16, PACKET_HDR + conf->lim.blksize_max + 1) < 0) {
 		log_err("worker: cannot start: %m");
 		return 1;
 	}

@@ -28,8 +28,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,10 +110,10 @@ static void peer_refused(struct transfer *t, uint64_t now)
 	}
 	t->refused = true;
 	for (int i = 0; i < 64 && !xfer_done(t); i++) {
-		/* MSG_TRUNC: a DATA larger than buf shows its real length and
-		 * is dropped here, never taken for a short, final block. */
-		n = recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
+		/* A DATA larger than buf shows its real length and is
+		 * dropped here, never taken for a short, final block. */
+		n = tp_recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+		if (n == -EINTR)
 			continue;
 		if (n < 0)
 			break;
@@ -132,7 +130,7 @@ static void peer_refused(struct transfer *t, uint64_t now)
 /* Send one control packet.  A failure ends nothing: the timer retries. */
 static void send_pkt(struct transfer *t, const void *buf, size_t len)
 {
-	if (send(t->sock, buf, len, 0) < 0 && errno == ECONNREFUSED)
+	if (tp_send(t->sock, buf, len) == -ECONNREFUSED)
 		peer_refused(t, xfer_now_us());
 }
 
@@ -142,7 +140,7 @@ static void send_error(struct transfer *t, unsigned code, const char *msg)
 	int n = packet_build_error(buf, sizeof(buf), (uint16_t)code, msg);
 
 	if (n > 0)
-		(void)!send(t->sock, buf, (size_t)n, 0);
+		(void)tp_send(t->sock, buf, (size_t)n);
 }
 
 /* Answer the request with an ERROR and end the transfer. */
@@ -314,18 +312,14 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
 }
 
 /*
- * Send blocks from..to (inclusive) in one sendmmsg where possible.  With
- * UDP GSO each message carries a run of blocks that the kernel cuts into
- * datagrams of 4 + blksize bytes; the ring keeps a block's header and
- * data together, so a run of neighbouring slots is a single iovec.  Only
- * the final block of a file can be short, and it is always last, as GSO
- * wants.  Without GSO each message is one block.
- */
-#define GSO_SEGS_MAX 64		/* UDP_MAX_SEGMENTS of older kernels */
-#define GSO_BYTES_MAX 65000	/* below the 65507-byte UDP payload limit */
-#define DATA_MSGS 64
-
-/*
+ * Send blocks from..to (inclusive), as few sendmmsg calls as the
+ * transport can make of them (transport.h: with UDP GSO, runs of blocks
+ * that the kernel cuts into datagrams of 4 + blksize bytes).  The ring
+ * keeps a block's header and data together, so a run of neighbouring
+ * slots is one piece of memory, and a window is at most two (the ring
+ * wraps once).  Only the final block of a file can be short, and it is
+ * always last.
+ *
  * Transfer sockets are non-blocking.  When the send buffer is full (a big
  * window on a slow link) the rest of the window waits for room: the
  * blocks left are noted, xfer_wants_write() says so, and the caller
@@ -335,89 +329,35 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
  */
 static int send_blocks(struct transfer *t, uint64_t from, uint64_t to)
 {
-	struct mmsghdr msg[DATA_MSGS];
-	struct iovec iov[DATA_MSGS][2];
-	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
-	} ctl[DATA_MSGS];
-	unsigned blocks[DATA_MSGS];
-	size_t seg = PACKET_HDR + t->opt.blksize;
-	unsigned per_msg = 1;
-
-	if (t->gso) {
-		per_msg = (unsigned)(GSO_BYTES_MAX / seg);
-		if (per_msg > GSO_SEGS_MAX)
-			per_msg = GSO_SEGS_MAX;
-		if (per_msg < 2)
-			per_msg = 1;
-	}
 	while (from <= to) {
-		unsigned n = 0;
-		uint64_t b = from;
+		struct iovec piece[2];
+		unsigned n = 0, count = 0;
+		uint64_t b;
 		int r;
 
-		while (n < DATA_MSGS && b <= to) {
-			struct msghdr *mh = &msg[n].msg_hdr;
-			unsigned k = 0, niov = 0;
+		for (b = from; b <= to; b++) {
+			uint8_t *sl = slot(t, b);
+			size_t len = PACKET_HDR + *slot_len(t, b);
 
-			memset(mh, 0, sizeof(*mh));
-			while (k < per_msg && b + k <= to) {
-				uint8_t *sl = slot(t, b + k);
-				size_t len = PACKET_HDR + *slot_len(t, b + k);
-
-				packet_build_data_header(sl, PACKET_HDR, win_wire(b + k, t->opt.rollover));
-				/* Extend the iovec when this slot follows the last. */
-				if (niov && (uint8_t *)iov[n][niov - 1].iov_base + iov[n][niov - 1].iov_len == sl)
-					iov[n][niov - 1].iov_len += len;
-				else if (niov < 2)
-					iov[n][niov++] = (struct iovec){ sl, len };
-				else
-					break;	/* a third piece: the ring wrapped twice */
-				k++;
-			}
-			mh->msg_iov = iov[n];
-			mh->msg_iovlen = niov;
-			if (k > 1) {
-				struct cmsghdr *cm;
-
-				mh->msg_control = ctl[n].buf;
-				mh->msg_controllen = sizeof(ctl[n].buf);
-				cm = CMSG_FIRSTHDR(mh);
-				cm->cmsg_level = SOL_UDP;
-				cm->cmsg_type = UDP_SEGMENT;
-				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-				*(uint16_t *)(void *)CMSG_DATA(cm) = (uint16_t)seg;
-			}
-			blocks[n++] = k;
-			b += k;
+			packet_build_data_header(sl, PACKET_HDR, win_wire(b, t->opt.rollover));
+			if (n && (uint8_t *)piece[n - 1].iov_base + piece[n - 1].iov_len == sl)
+				piece[n - 1].iov_len += len;
+			else if (n < 2)
+				piece[n++] = (struct iovec){ sl, len };
+			else
+				break;	/* a third piece: the run is longer than the ring */
+			count++;
 		}
-		/* One datagram (windowsize 1): send() is the cheaper call. */
-		if (n == 1 && blocks[0] == 1)
-			r = send(t->sock, iov[0][0].iov_base, iov[0][0].iov_len, 0) < 0 ? -1 : 1;
-		else
-			r = sendmmsg(t->sock, msg, n, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				t->tx_from = from;
-				t->tx_to = to;
-				t->tx_blocked = true;
-				return 0;
-			}
-			/* No GSO here (old kernel, device without it): fall
-			 * back to one datagram per message for good. */
-			if (t->gso && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
-				       errno == EOPNOTSUPP)) {
-				t->gso = false;
-				per_msg = 1;
-				continue;
-			}
-			return -errno;
+		r = tp_send_run(t->sock, &t->gso, piece, n, t->s.slot_size);
+		if (r < 0)
+			return r;
+		from += (unsigned)r;
+		if ((unsigned)r < count) {
+			t->tx_from = from;
+			t->tx_to = to;
+			t->tx_blocked = true;
+			return 0;
 		}
-		for (int i = 0; i < r; i++)
-			from += blocks[i];	/* advance by what was sent */
 	}
 	return 0;
 }
@@ -1181,50 +1121,7 @@ static void show_title(const struct transfer *t)
 	setproctitle("%s", title);
 }
 
-/*
- * Make the socket's receive wait end at the deadline.  The timeout is set
- * only when it changes noticeably, so a steady transfer pays no extra
- * system call per window.
- */
-static void set_wait(int sock, uint64_t wait_us, uint64_t *cur_us)
-{
-	struct timeval tv;
-
-	if (wait_us == 0)
-		wait_us = 1;
-	if (*cur_us && wait_us <= *cur_us && wait_us >= *cur_us - *cur_us / 8)
-		return;
-	tv.tv_sec = (time_t)(wait_us / 1000000u);
-	tv.tv_usec = (suseconds_t)(wait_us % 1000000u);
-	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
-		*cur_us = wait_us;
-}
-
-int xfer_rx_init(struct xfer_rx *rx, unsigned n, size_t size)
-{
-	if (n > XFER_RX_BATCH)
-		n = XFER_RX_BATCH;
-	rx->buf = malloc(size * n);
-	if (!rx->buf)
-		return -ENOMEM;
-	rx->size = size;
-	rx->n = n;
-	for (unsigned i = 0; i < n; i++) {
-		rx->iov[i] = (struct iovec){ rx->buf + i * size, size };
-		memset(&rx->msg[i], 0, sizeof(rx->msg[i]));
-		rx->msg[i].msg_hdr.msg_iov = &rx->iov[i];
-		rx->msg[i].msg_hdr.msg_iovlen = 1;
-	}
-	return 0;
-}
-
-void xfer_rx_free(struct xfer_rx *rx)
-{
-	free(rx->buf);
-	rx->buf = NULL;
-}
-
-int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags)
+int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags)
 {
 	size_t size = xfer_rx_size(t);
 	uint64_t now;
@@ -1232,44 +1129,28 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
 
 	if (size > rx->size)
 		size = rx->size;
-	if (max > rx->n)
-		max = rx->n;
-	if (max == 1) {
-		/* One datagram (lockstep): recv() is the cheaper call.  With
-		 * MSG_TRUNC it returns a datagram's real length, which shows
-		 * an oversize one as recvmmsg's MSG_TRUNC flag does. */
-		ssize_t n = recv(t->sock, rx->iov[0].iov_base, size,
-				 MSG_TRUNC | (flags & MSG_WAITFORONE ? 0 : flags));
-
-		r = n < 0 ? -1 : 1;
-		rx->msg[0].msg_len = n < 0 ? 0 : (unsigned)n;
-		rx->msg[0].msg_hdr.msg_flags = (size_t)n > size ? MSG_TRUNC : 0;
-	} else {
-		for (unsigned i = 0; i < max; i++)
-			rx->iov[i].iov_len = size;
-		r = recvmmsg(t->sock, rx->msg, max, flags, NULL);
-	}
+	r = tp_receive(t->sock, rx, max, size, flags);
 	if (r < 0) {
-		if (errno == ECONNREFUSED)
+		if (r == -ECONNREFUSED)
 			peer_refused(t, xfer_now_us());
-		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		else if (r != -EAGAIN && r != -EINTR)
 			fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
-		}
 		return 0;
 	}
 	now = xfer_now_us();
 	for (int i = 0; i < r && (!xfer_done(t) || t->conf->single_port); i++) {
-		size_t n = rx->msg[i].msg_len;
+		size_t n = tp_rx_len(rx, (unsigned)i);
 
-		/* A truncated datagram is larger than any valid one. */
-		if (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+		/* A truncated datagram is passed as the buffer's length,
+		 * one byte more than any valid one. */
+		if (n > size)
 			n = size;
-		xfer_on_packet(t, rx->iov[i].iov_base, n, now);
+		xfer_on_packet(t, tp_rx_data(rx, (unsigned)i), n, now);
 	}
 	return r;
 }
 
-void xfer_drain(struct transfer *t, struct xfer_rx *rx)
+void xfer_drain(struct transfer *t, struct tp_rx *rx)
 {
 	if (t->conf->single_port && !t->next_req && t->sock >= 0 && rx->buf)
 		xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
@@ -1280,7 +1161,7 @@ unsigned xfer_rx_want(const struct transfer *t)
 	/* A window of DATA, or the few ACKs a window can bring (one in
 	 * lockstep: asking for more costs a look at an empty queue). */
 	if (t->op == OP_WRQ)
-		return t->opt.windowsize < XFER_RX_BATCH ? t->opt.windowsize : XFER_RX_BATCH;
+		return t->opt.windowsize < TP_RX_BATCH ? t->opt.windowsize : TP_RX_BATCH;
 	return t->opt.windowsize == 1 ? 1 : 8;
 }
 
@@ -1293,7 +1174,7 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg)
 {
 	struct transfer *t = malloc(sizeof(*t));
-	struct xfer_rx *rx = malloc(sizeof(*rx));
+	struct tp_rx *rx = malloc(sizeof(*rx));
 	uint64_t cur_wait = 0, title_us;
 	struct xfer_conf own;
 	struct xmem mem;
@@ -1315,7 +1196,7 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 	rx->buf = NULL;
 	title_us = xfer_now_us();
 	xfer_start(t, conf, sock, rootfd, req, len, peer, title_us);
-	if (!xfer_done(t) && xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
+	if (!xfer_done(t) && tp_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
 		fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 	for (;;) {
 		uint64_t now = xfer_now_us();
@@ -1334,9 +1215,9 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 				replaced(rep, arg);
 			}
 			/* The new request may need larger buffers. */
-			xfer_rx_free(rx);
+			tp_rx_free(rx);
 			if (xfer_restart(t, rootfd, now) == 0 &&
-			    xfer_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
+			    tp_rx_init(rx, xfer_rx_want(t), xfer_rx_size(t)) < 0)
 				fail(t, XO_FAILED, ERR_UNDEFINED, "Out of memory");
 			continue;
 		}
@@ -1366,14 +1247,14 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 				xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
 			continue;
 		}
-		set_wait(sock, t->s.deadline_us - now, &cur_wait);
+		tp_set_wait(sock, t->s.deadline_us - now, &cur_wait);
 		xfer_receive(t, rx, rx->n, MSG_WAITFORONE);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
 	title_us = xfer_now_us();
 	xfer_finish(t, title_us);
 	xfer_report(t, title_us, rep);
-	xfer_rx_free(rx);
+	tp_rx_free(rx);
 	free(rx);
 	free(t);
 	return r;

@@ -25,6 +25,7 @@
 #include "remap.h"
 #include "report.h"
 #include "session.h"
+#include "transport.h"
 #include "upload.h"
 #include "window.h"
 #include "xmem.h"
@@ -109,7 +110,7 @@ struct transfer {
 	enum xfer_state state;
 	enum xfer_outcome outcome;
 	bool oack;			/* options were acknowledged */
-	bool gso;			/* UDP GSO still believed to work */
+	bool gso;			/* UDP GSO still believed to work (tp_send_run) */
 	bool refused;			/* the peer's port was reported unreachable */
 	bool size_known;		/* size holds the expected bytes (for titles) */
 	bool tx_blocked;		/* blocks tx_from..tx_to wait for send room */
@@ -207,32 +208,21 @@ void xfer_report(const struct transfer *t, uint64_t now_us, struct xfer_report *
  */
 void xfer_title(const struct transfer *t, char *buf, size_t size);
 
-/* Largest datagram a transfer can receive (to size receive buffers). */
+/* Largest datagram a transfer can receive (to size receive buffers,
+ * tp_rx_init()). */
 size_t xfer_rx_size(const struct transfer *t);
 
-/* Receive buffers: up to XFER_RX_BATCH datagrams per call. */
-#define XFER_RX_BATCH 64
-struct xfer_rx {
-	struct mmsghdr msg[XFER_RX_BATCH];
-	struct iovec iov[XFER_RX_BATCH];
-	uint8_t *buf;
-	size_t size;			/* bytes per datagram */
-	unsigned n;			/* datagrams */
-};
-
-int xfer_rx_init(struct xfer_rx *rx, unsigned n, size_t size);
-void xfer_rx_free(struct xfer_rx *rx);
 /* How many datagrams one call should take for t (a window of DATA, or a
  * few ACKs). */
 unsigned xfer_rx_want(const struct transfer *t);
 
 /*
- * Read up to max datagrams queued on t's socket with one recvmmsg (flags:
- * MSG_WAITFORONE to wait for the first, MSG_DONTWAIT not to wait) and feed
- * them to the engine.  A refused port ends the transfer.  Returns the
- * number of datagrams read.
+ * Read up to max datagrams queued on t's socket with one call into rx
+ * (tp_receive(); flags: MSG_WAITFORONE to wait for the first, MSG_DONTWAIT
+ * not to wait) and feed them to the engine.  A refused port ends the
+ * transfer.  Returns the number of datagrams read.
  */
-int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags);
+int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags);
 
 /*
  * Single-port mode, before an ended transfer's socket is closed: take a
@@ -240,7 +230,7 @@ int xfer_receive(struct transfer *t, struct xfer_rx *rx, unsigned max, int flags
  * port), so that it restarts the transfer instead of being lost with the
  * socket.
  */
-void xfer_drain(struct transfer *t, struct xfer_rx *rx);
+void xfer_drain(struct transfer *t, struct tp_rx *rx);
 
 /* The engine's clock: CLOCK_MONOTONIC in microseconds. */
 uint64_t xfer_now_us(void);

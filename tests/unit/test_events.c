@@ -51,7 +51,7 @@ struct fx {
 	int rootfd, srv, cli;
 	struct sockaddr_in peer;
 	struct xfer_conf conf;
-	struct xfer_rx rx;
+	struct tp_rx rx;
 	struct transfer t;
 	enum state st;
 };
@@ -206,7 +206,7 @@ static int setup(struct fx *f, enum state st)
 	f->conf.allow_write = true;
 	n = request(req, st >= WRQ_OACK ? OP_WRQ : OP_RRQ, st >= WRQ_OACK ? "w" : "r");
 	if (xfer_start(&f->t, &f->conf, f->srv, f->rootfd, req, n, (struct sockaddr *)&f->peer, xfer_now_us()) < 0 ||
-	    xfer_rx_init(&f->rx, xfer_rx_want(&f->t), xfer_rx_size(&f->t)) < 0)
+	    tp_rx_init(&f->rx, xfer_rx_want(&f->t), xfer_rx_size(&f->t)) < 0)
 		return -1;
 	if (flush(f) != 1)	/* the OACK */
 		return -1;
@@ -245,7 +245,7 @@ static void teardown(struct fx *f)
 {
 	if (f->t.conf)
 		xfer_finish(&f->t, xfer_now_us());
-	xfer_rx_free(&f->rx);
+	tp_rx_free(&f->rx);
 	if (f->srv >= 0)
 		close(f->srv);
 	if (f->cli >= 0)
@@ -381,7 +381,7 @@ static void test_icmp_big_block(void)
 	memcpy(req + 4, opts, sizeof(opts));
 	if (xfer_start(&f.t, &f.conf, f.srv, f.rootfd, req, 4 + sizeof(opts), (struct sockaddr *)&f.peer,
 		       xfer_now_us()) < 0 ||
-	    xfer_rx_init(&f.rx, xfer_rx_want(&f.t), xfer_rx_size(&f.t)) < 0) {
+	    tp_rx_init(&f.rx, xfer_rx_want(&f.t), xfer_rx_size(&f.t)) < 0) {
 		ok(0, "%s: start", what);
 		teardown(&f);
 		return;

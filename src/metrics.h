@@ -4,6 +4,7 @@
  *
  * The counters are fed by the transfer reports (report.h); rendering is
  * a pure function, and metrics_write() replaces the file atomically.
+ * Like report.h it needs nothing of the transfer engine (xfer.h).
  */
 #ifndef SNOW_OWL_METRICS_H
 #define SNOW_OWL_METRICS_H
@@ -12,7 +13,6 @@
 #include <stdint.h>
 
 #include "report.h"
-#include "xfer.h"
 
 #define METRICS_OPS 2			/* RRQ, WRQ */
 #define METRICS_CODES 9			/* TFTP error codes 0..8 */

@@ -8,7 +8,6 @@
 
 #include "packet.h"
 #include "report.h"
-#include "xfer.h"
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -70,4 +69,14 @@ int report_send(int fd, const struct xfer_report *r)
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)sizeof(buf) ? 0 : -EMSGSIZE;
+}
+
+const char *xfer_outcome_name(enum xfer_outcome o)
+{
+	static const char *const names[] = {
+		[XO_NONE] = "none", [XO_COMPLETE] = "complete", [XO_PROBE] = "probe",
+		[XO_ABORTED] = "aborted", [XO_TIMEOUT] = "timeout", [XO_REFUSED] = "refused",
+		[XO_FAILED] = "failed", [XO_CHANGED] = "changed",
+	};
+	return names[o];
 }

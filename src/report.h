@@ -23,6 +23,10 @@
  *  - The sender may be a compromised process: the dispatcher decodes a
  *    fixed-size record with report_decode(), which checks every field,
  *    and uses the numbers only for counting.
+ *
+ * It sits below the engine, beside the protocol core: xfer.h includes
+ * this header for the outcome and the record, never the other way round,
+ * so that the dispatcher's counters (metrics.h) need nothing of the engine.
  */
 #ifndef SNOW_OWL_REPORT_H
 #define SNOW_OWL_REPORT_H
@@ -32,6 +36,20 @@
 
 #define REPORT_VERSION 1
 #define REPORT_SIZE 40		/* bytes on the socket */
+
+/* How a transfer ended: the engine sets it (xfer.h), the report carries
+ * it, the counters are kept by it (metrics.h). */
+enum xfer_outcome {
+	XO_NONE,
+	XO_COMPLETE,
+	XO_PROBE,	/* ERROR 0/8 right after our OACK: a size probe */
+	XO_ABORTED,	/* the client sent an ERROR or went away */
+	XO_TIMEOUT,
+	XO_REFUSED,	/* we answered the request with an ERROR */
+	XO_FAILED,	/* local error during the transfer */
+	XO_CHANGED,	/* the file changed while it was read (filestamp.h) */
+	XO_MAX
+};
 
 struct xfer_report {
 	uint32_t pid;			/* the process that ran the transfer */
@@ -53,5 +71,8 @@ int report_decode(const uint8_t *buf, size_t len, struct xfer_report *r);
 
 /* Send r on the report socket fd.  Returns 0 or -errno. */
 int report_send(int fd, const struct xfer_report *r);
+
+/* The outcome's name in logs and in the metrics' labels. */
+const char *xfer_outcome_name(enum xfer_outcome o);
 
 #endif

@@ -17,6 +17,8 @@
 #define SERVER_TRANSFERS_AUTO 0		/* from the descriptor limit (server_default_transfers) */
 #define SERVER_TRANSFERS_MAX_AUTO 16384	/* the most that auto allows */
 #define SERVER_ROOTS_MAX 64
+/* Requests larger than this are not TFTP requests we could serve. */
+#define SERVER_REQUEST_MAX 4096
 
 /* --client-root: clients in net are served from dir instead of ROOT. */
 struct server_root {

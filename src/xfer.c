@@ -72,16 +72,6 @@ void xfer_file_cache_init(const struct xfer_conf *conf)
 	filecache_init(&file_cache, (size_t)conf->file_cache, (size_t)conf->file_cache / 4);
 }
 
-const char *xfer_outcome_name(enum xfer_outcome o)
-{
-	static const char *const names[] = {
-		[XO_NONE] = "none", [XO_COMPLETE] = "complete", [XO_PROBE] = "probe",
-		[XO_ABORTED] = "aborted", [XO_TIMEOUT] = "timeout", [XO_REFUSED] = "refused",
-		[XO_FAILED] = "failed", [XO_CHANGED] = "changed",
-	};
-	return names[o];
-}
-
 #define DALLY_MAX_US 1000000	/* longest wait of a finished upload for a lost final ACK */
 
 static void end(struct transfer *t, enum xfer_outcome o)

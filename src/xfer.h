@@ -87,18 +87,6 @@ enum xfer_state {
 	XS_DONE,
 };
 
-enum xfer_outcome {
-	XO_NONE,
-	XO_COMPLETE,
-	XO_PROBE,	/* ERROR 0/8 right after our OACK: a size probe */
-	XO_ABORTED,	/* the client sent an ERROR or went away */
-	XO_TIMEOUT,
-	XO_REFUSED,	/* we answered the request with an ERROR */
-	XO_FAILED,	/* local error during the transfer */
-	XO_CHANGED,	/* the file changed while it was read (filestamp.h) */
-	XO_MAX
-};
-
 struct transfer {
 	/* What every packet touches comes first, so that a worker running
 	 * thousands of transfers reads few cache lines per packet. */
@@ -244,7 +232,5 @@ uint64_t xfer_now_us(void);
 typedef void xfer_replaced_fn(const struct xfer_report *r, void *arg);
 int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req, size_t len,
 	     const struct sockaddr *peer, struct xfer_report *rep, xfer_replaced_fn *replaced, void *arg);
-
-const char *xfer_outcome_name(enum xfer_outcome o);
 
 #endif

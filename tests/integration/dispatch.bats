@@ -468,7 +468,7 @@ unit_allowed_syscalls() {
 	local allowed missing=() s
 	allowed=$(unit_allowed_syscalls "$TOP_SRCDIR/systemd/snow-owl.service.in")
 	# Entering the sandbox (sandbox.c), starting workers and handing them
-	# transfers (dispatch.c, worker.c), the dispatcher's own loop.
+	# transfers (pool.c, worker.c), the dispatcher's own loop.
 	for s in chroot setgroups setresgid setresuid capset prctl prlimit64 \
 		landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp \
 		socketpair sendmsg recvmsg recvmmsg sendmmsg epoll_create1 epoll_ctl epoll_wait \

@@ -8,7 +8,6 @@
 #include "tap.h"
 #include "packet.h"
 #include "report.h"
-#include "xfer.h"
 
 static const struct xfer_report sample = {
 	.pid = 0x01020304, .op = OP_WRQ, .outcome = XO_REFUSED, .error = ERR_NOT_FOUND,

@@ -1,0 +1,365 @@
+/*
+ * pool.c - the pre-forked workers (--workers): each runs many transfers
+ * in one sandboxed process (worker.h).  The dispatcher makes every
+ * transfer's socket, as for a forked child, and hands it over on the
+ * worker's control socket; the worker's done messages free the client's
+ * slot and count the transfer.  A worker that dies takes its transfers
+ * with it: their clients are told from the transfers' own ports.
+ *
+ * It uses child.h (transfer socket, sandbox entry) and the engine's
+ * worker.h; admission, the listener and dispatch.c are above it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "pool.h"
+#include "report.h"
+#include "worker.h"
+
+#define RESPAWN_DELAY_US 1000000ull	/* after a worker died young */
+
+static struct pollfd *wk_pfd(struct pool *p, int i)
+{
+	return &p->pfd[i];
+}
+
+/* Close every descriptor a new process must not keep, but keep. */
+static void close_inherited(struct pool *p, int keep)
+{
+	child_close_polled(p->ch, keep);
+	/* Also those no longer polled (exiting workers): a worker sees its
+	 * dispatcher gone only when no one else holds its end. */
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].ctl >= 0 && p->wk[i].ctl != keep && p->wk[i].ctl != wk_pfd(p, i)->fd)
+			close(p->wk[i].ctl);
+	close(p->ch->report_wr);	/* workers report on their control socket */
+}
+
+static int start_worker(struct pool *p, int i, uint64_t now)
+{
+	int sv[2], big = 4 << 20;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_err("workers: socketpair: %m");
+		return -errno;
+	}
+	/* Room for a storm's handoffs in flight (root may exceed wmem_max). */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	pid = fork();
+	if (pid < 0) {
+		log_err("workers: fork: %m");
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		struct sandbox_conf sb = p->wsandbox;
+
+		close(sv[0]);
+		close_inherited(p, sv[1]);
+		child_limit_data(&sb, p->conf->xfer.mem_budget, server_worker_capacity(sb.nofile));
+		child_enter_sandbox(p->ch, &sb, p->ch->rootfd);
+		_exit(worker_run(&p->conf->xfer, sv[1], p->ch->rootfd));
+	}
+	close(sv[1]);
+	p->wk[i] = (struct wproc){ .pid = pid, .ctl = sv[0], .started_us = now };
+	*wk_pfd(p, i) = (struct pollfd){ .fd = sv[0], .events = POLLIN };
+	return 0;
+}
+
+void pool_fill(struct pool *p, uint64_t now)
+{
+	unsigned active = 0;
+
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid && !p->wk[i].retiring)
+			active++;
+	for (int i = 0; i < POOL_SLOTS && active < p->conf->workers; i++) {
+		if (p->wk[i].pid)
+			continue;
+		if (start_worker(p, i, now) < 0)
+			break;
+		active++;
+	}
+}
+
+/* The least loaded worker that takes transfers, or -1. */
+static int pick_worker(const struct pool *p)
+{
+	int best = -1;
+
+	for (int i = 0; i < POOL_SLOTS; i++) {
+		const struct wproc *w = &p->wk[i];
+
+		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->load < p->wk[best].load))
+			best = i;
+	}
+	/* A worker holds no more than its descriptor limit allows. */
+	if (best >= 0 && p->wk[best].load >= server_worker_capacity(p->wsandbox.nofile))
+		return -1;
+	return best;
+}
+
+/* A worker's transfer ended, with its report, or without one (NULL): the
+ * worker died with it. */
+static void forget_transfer(struct pool *p, uint32_t id, const struct xfer_report *r, bool more)
+{
+	struct wxfer *x = &p->wx[id - 1];
+
+	/* more: a new request replaced the transfer, which goes on. */
+	if (!more) {
+		p->wk[x->worker].load--;
+		x->worker = -1;
+		p->wx_free[p->wx_nfree++] = id;
+		peers_remove_pid(p->live, (pid_t)id);
+	}
+	if (r)
+		metrics_account(&p->count->metrics, r);
+	else
+		p->count->metrics.lost++;
+	if (r && (r->outcome == XO_COMPLETE || r->outcome == XO_PROBE))
+		p->count->served++;
+	else
+		p->count->failed++;
+	p->count->status_dirty = true;
+}
+
+/* Read the worker's reports of ended transfers. */
+static void read_done(struct pool *p, int i, uint64_t now)
+{
+	struct worker_done done[128];
+	ssize_t n;
+
+	if (p->wk[i].ctl < 0)
+		return;
+	while ((n = recv(p->wk[i].ctl, done, sizeof(done), MSG_DONTWAIT)) > 0) {
+		for (size_t k = 0; k < (size_t)n / sizeof(done[0]); k++) {
+			uint32_t id = done[k].id;
+			struct xfer_report r;
+
+			if (id == 0 || id > p->conf->max_transfers || p->wx[id - 1].worker != i) {
+				log_err("worker %ld reported an unknown transfer", (long)p->wk[i].pid);
+				continue;
+			}
+			if (report_decode(done[k].report, REPORT_SIZE, &r) < 0) {
+				log_warn("worker %ld sent a malformed transfer report", (long)p->wk[i].pid);
+				forget_transfer(p, id, NULL, false);
+				continue;
+			}
+			forget_transfer(p, id, &r, done[k].more != 0);
+		}
+		p->count->last_activity_us = now;
+	}
+}
+
+void pool_lost(struct pool *p, int i, int status, uint64_t now)
+{
+	struct wproc *w = &p->wk[i];
+	unsigned lost = 0;
+
+	/* Cut by the drain timeout, a worker tells its clients itself and
+	 * exits with 0; else the client hears it from the transfer's own
+	 * port (free again: the socket died with the worker). */
+	bool told = p->ch->cut && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	read_done(p, i, now);
+	for (unsigned k = 0; k < p->conf->max_transfers; k++) {
+		if (p->wx[k].worker != i)
+			continue;
+		if (!told)
+			child_abort_orphan(p->ch, &p->wx[k].local, &p->wx[k].peer);
+		forget_transfer(p, k + 1, NULL, false);
+		lost++;
+	}
+	/* A worker that leaves while the server stops (a terminal's ^C
+	 * reaches the whole process group) with nothing running is routine;
+	 * so is one the drain timeout ended. */
+	if (p->stopping && !lost)
+		log_info("worker %ld ended while stopping", (long)w->pid);
+	else if (p->ch->cut)
+		log_notice("worker %ld ended at the drain timeout; %u transfers cut", (long)w->pid, lost);
+	else if (!w->retiring || lost || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			log_err("worker %ld killed by signal %d; %u transfers lost", (long)w->pid,
+				WTERMSIG(status), lost);
+		else
+			log_err("worker %ld exited with status %d; %u transfers lost", (long)w->pid,
+				WEXITSTATUS(status), lost);
+	}
+	if (w->ctl >= 0)
+		close(w->ctl);
+	*wk_pfd(p, i) = (struct pollfd){ .fd = -1 };
+	/* One that died young would likely die again at once: wait. */
+	if (!w->retiring && now - w->started_us < RESPAWN_DELAY_US)
+		p->respawn_us = now + RESPAWN_DELAY_US;
+	else if (!w->retiring && !p->respawn_us)
+		p->respawn_us = now;
+	*w = (struct wproc){ .ctl = -1 };
+	p->count->status_dirty = true;
+}
+
+int pool_worker_of(const struct pool *p, pid_t pid)
+{
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* The workers hold the old root. */
+void pool_retire(struct pool *p, uint64_t now)
+{
+	unsigned free_slots = 0;
+
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (!p->wk[i].pid)
+			free_slots++;
+	if (free_slots < p->conf->workers) {
+		log_warn("reload: workers still retiring; the running ones keep the old root");
+		return;
+	}
+	for (int i = 0; i < POOL_SLOTS; i++) {
+		if (!p->wk[i].pid || p->wk[i].retiring)
+			continue;
+		p->wk[i].retiring = true;
+		shutdown(p->wk[i].ctl, SHUT_WR);	/* end of file: take no more */
+	}
+	pool_fill(p, now);
+}
+
+int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size_t len,
+	       const union sockaddr_any *peer, union sockaddr_any *local)
+{
+	char pbuf[ADDR_STR_MAX];
+	int w = pick_worker(p), sock, r;
+	socklen_t slen = sizeof(*local);
+	uint64_t made_ns;
+	uint32_t id;
+
+	if (w < 0 || p->wx_nfree == 0)
+		return -EAGAIN;
+	sock = child_socket(p->ch, local, peer, p->conf->port_low, p->conf->port_high, SOCK_NONBLOCK,
+			    p->conf->single_port);
+	if (sock < 0) {
+		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
+		return sock;
+	}
+	made_ns = child_realtime_ns();
+	getsockname(sock, &local->sa, &slen);
+	id = p->wx_free[p->wx_nfree - 1];
+	r = worker_handoff(p->wk[w].ctl, id, sock, req, len, peer);
+	close(sock);
+	if (r < 0) {
+		if (r != -EAGAIN)
+			log_warn("handoff to worker %ld: %s", (long)p->wk[w].pid, strerror(-r));
+		return -EAGAIN;
+	}
+	p->wx_nfree--;
+	p->wx[id - 1] = (struct wxfer){ .worker = w, .peer = *peer, .local = *local };
+	p->wk[w].load++;
+	peers_add(p->live, key, (pid_t)id);
+	peers_set_stamp(p->live, key, made_ns);
+	p->count->status_dirty = true;
+	return 0;
+}
+
+/* Closing a worker's control socket is a hangup for it. */
+void pool_close(struct pool *p)
+{
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid && p->wk[i].ctl >= 0) {
+			close(p->wk[i].ctl);
+			p->wk[i].ctl = -1;
+			*wk_pfd(p, i) = (struct pollfd){ .fd = -1 };
+		}
+}
+
+int pool_init(struct pool *p, const struct server_conf *conf, struct counters *count,
+	      struct children *ch, struct peers *live)
+{
+	const struct server_conf *c = conf;
+	struct rlimit rl;
+
+	p->conf = conf;
+	p->count = count;
+	p->ch = ch;
+	p->live = live;
+
+	for (int i = 0; i < POOL_SLOTS; i++)
+		p->wk[i].ctl = -1;
+	if (!c->workers)
+		return 0;
+	p->wx = calloc(c->max_transfers, sizeof(*p->wx));
+	p->wx_free = calloc(c->max_transfers, sizeof(*p->wx_free));
+	if (!p->wx || !p->wx_free)
+		return -ENOMEM;
+	for (unsigned k = 0; k < c->max_transfers; k++) {
+		p->wx[k].worker = -1;
+		p->wx_free[k] = c->max_transfers - k;	/* low ids first */
+	}
+	p->wx_nfree = c->max_transfers;
+	/* Sockets in flight to a worker count against our descriptor limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	p->wsandbox = c->sandbox;
+	p->wsandbox.worker = true;
+	/* A socket and a file (or two, uploading) per transfer, within the
+	 * hard limit a worker that is no longer root cannot raise. */
+	p->wsandbox.nofile = 3 * c->max_transfers + 16;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    p->wsandbox.nofile > rl.rlim_max)
+		p->wsandbox.nofile = (unsigned)rl.rlim_max;
+	return 0;
+}
+
+void pool_watch(struct pool *p, struct pollfd *pfd)
+{
+	p->pfd = pfd;
+	for (int i = 0; i < POOL_SLOTS; i++)
+		*wk_pfd(p, i) = (struct pollfd){ .fd = -1 };
+}
+
+void pool_read(struct pool *p, uint64_t now)
+{
+	for (int i = 0; i < POOL_SLOTS; i++) {
+		struct pollfd *w = wk_pfd(p, i);
+
+		if (w->fd < 0 || !w->revents)
+			continue;
+		read_done(p, i, now);
+		/* The worker is exiting: wait for SIGCHLD, not spin. */
+		if (w->revents & (POLLHUP | POLLERR))
+			w->fd = -1;
+	}
+}
+
+void pool_signal(const struct pool *p, int sig)
+{
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid)
+			kill(p->wk[i].pid, sig);
+}
+
+unsigned pool_processes(const struct pool *p)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid)
+			n++;
+	return n;
+}

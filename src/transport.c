@@ -7,6 +7,9 @@
  * system call beyond that one.  With UDP GSO a message is a run of
  * neighbouring datagrams that the kernel cuts at seg bytes, so a window
  * costs the kernel a few large sends instead of one per block.
+ * Sends never wait, on a blocking socket (a forked child's) either
+ * (MSG_DONTWAIT): a full buffer is the caller's to wait out, with its
+ * timers still running.
  */
 #include "config.h"
 
@@ -121,9 +124,9 @@ int tp_send_run(int sock, bool *gso, const struct iovec *piece, unsigned npieces
 
 		/* One datagram (windowsize 1): send() is the cheaper call. */
 		if (n == 1 && b.dgrams[0] == 1)
-			r = send(sock, b.iov[0][0].iov_base, b.iov[0][0].iov_len, 0) < 0 ? -1 : 1;
+			r = send(sock, b.iov[0][0].iov_base, b.iov[0][0].iov_len, MSG_DONTWAIT) < 0 ? -1 : 1;
 		else
-			r = sendmmsg(sock, b.msg, n, 0);
+			r = sendmmsg(sock, b.msg, n, MSG_DONTWAIT);
 		if (r < 0) {
 			pos = b.start[0];
 			if (errno == EINTR)
@@ -151,7 +154,7 @@ int tp_send_run(int sock, bool *gso, const struct iovec *piece, unsigned npieces
 
 int tp_send(int sock, const void *buf, size_t len)
 {
-	return send(sock, buf, len, 0) < 0 ? -errno : 0;
+	return send(sock, buf, len, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
 ssize_t tp_recv(int sock, void *buf, size_t size, int flags, struct sockaddr *from, socklen_t *fromlen)

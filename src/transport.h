@@ -6,8 +6,9 @@
  * timeout (tp_set_wait).  This module is all that calls send, sendmmsg,
  * recv and recvmmsg on it, and it knows nothing of TFTP: it moves runs
  * of datagrams out and batches of datagrams in.  Every function returns
- * what it did or -errno: -EAGAIN when a non-blocking socket has no room
- * or nothing queued (nothing here waits for either), -ECONNREFUSED when
+ * what it did or -errno: -EAGAIN when the socket has no room (sends
+ * never wait, whatever the socket) or, non-blocking, nothing queued
+ * (only a receive without MSG_DONTWAIT waits), -ECONNREFUSED when
  * the peer's port was reported unreachable.
  */
 #ifndef SNOW_OWL_TRANSPORT_H

@@ -310,7 +310,7 @@ static int fill_netascii(struct transfer *t, uint64_t upto)
  * wraps once).  Only the final block of a file can be short, and it is
  * always last.
  *
- * Transfer sockets are non-blocking.  When the send buffer is full (a big
+ * Sends never wait (transport.h).  When the send buffer is full (a big
  * window on a slow link) the rest of the window waits for room: the
  * blocks left are noted, xfer_wants_write() says so, and the caller
  * (the worker's epoll, the fork driver's poll) calls xfer_on_writable()

@@ -277,6 +277,29 @@ static void test_full(void)
 	close(sv[1]);
 }
 
+/* A blocking socket (a forked child's): a full buffer returns part of
+ * the run too, never a send that waits (the alarm ends a hang). */
+static void test_full_blocking(void)
+{
+	int sv[2], small = 4096, r;
+	size_t skip = 0;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		ok(0, "blocking: socketpair");
+		return;
+	}
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	alarm(10);
+	r = fill(sv[0], false, &skip);
+	ok(r > 0 && r < RUN + 1, "a blocking socket's full buffer: part of the run went out (%d of %d)", r, RUN + 1);
+	is_int(fill(sv[0], false, &skip), 0, "... and then none, at once");
+	is_int(tp_send(sv[0], run, SEG), -EAGAIN, "... nor a control packet: -EAGAIN");
+	alarm(0);
+	is_int(expect(sv[1], run, skip, SEG), r, "... the peer gets exactly those");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_refused(void)
 {
 	struct iovec piece = { run, 3 * SEG };
@@ -350,6 +373,7 @@ int main(void)
 	test_wrap(false);
 	test_truncated();
 	test_full();
+	test_full_blocking();
 	test_refused();
 	test_wait();
 	return tap_done();

@@ -281,23 +281,32 @@ void child_abort_orphan(struct children *ch, const union sockaddr_any *local,
 	close(fd);
 }
 
-int child_spawn(struct children *ch, const struct peer_key *key, const void *req, size_t len,
-		const union sockaddr_any *peer, union sockaddr_any *local)
+int child_transfer_socket(struct children *ch, union sockaddr_any *local, const union sockaddr_any *peer,
+			  int flags, uint64_t *made_ns)
 {
 	char pbuf[ADDR_STR_MAX];
-	uint64_t made_ns;
 	socklen_t slen = sizeof(*local);
-	int sock;
-	pid_t pid;
+	int sock = child_socket(ch, local, peer, ch->conf->port_low, ch->conf->port_high, flags,
+				ch->conf->single_port);
 
-	sock = child_socket(ch, local, peer, ch->conf->port_low, ch->conf->port_high, 0,
-			    ch->conf->single_port);
 	if (sock < 0) {
 		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
 		return sock;
 	}
-	made_ns = child_realtime_ns();
+	*made_ns = child_realtime_ns();
 	getsockname(sock, &local->sa, &slen);
+	return sock;
+}
+
+int child_spawn(struct children *ch, const struct peer_key *key, const void *req, size_t len,
+		const union sockaddr_any *peer, union sockaddr_any *local)
+{
+	uint64_t made_ns;
+	int sock = child_transfer_socket(ch, local, peer, 0, &made_ns);
+	pid_t pid;
+
+	if (sock < 0)
+		return sock;
 	pid = fork();
 	if (pid == 0)
 		child(ch, sock, req, len, peer);

@@ -67,6 +67,14 @@ int child_socket(struct children *ch, union sockaddr_any *local, const union soc
 /* When a transfer socket was made, on the clock of SO_TIMESTAMPNS. */
 uint64_t child_realtime_ns(void);
 
+/*
+ * The socket of an admitted request, on the configured port range: as
+ * child_socket(), and a failure is logged; *made_ns is when it was made
+ * and local its address.  For child_spawn() and pool_spawn().
+ */
+int child_transfer_socket(struct children *ch, union sockaddr_any *local, const union sockaddr_any *peer,
+			  int flags, uint64_t *made_ns);
+
 /* sb's RLIMIT_DATA for a process with a ring budget of budget bytes
  * that runs up to transfers transfers, measured now, before the fork. */
 void child_limit_data(struct sandbox_conf *sb, uint64_t budget, unsigned transfers);

@@ -242,22 +242,15 @@ void pool_retire(struct pool *p, uint64_t now)
 int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size_t len,
 	       const union sockaddr_any *peer, union sockaddr_any *local)
 {
-	char pbuf[ADDR_STR_MAX];
 	int w = pick_worker(p), sock, r;
-	socklen_t slen = sizeof(*local);
 	uint64_t made_ns;
 	uint32_t id;
 
 	if (w < 0 || p->wx_nfree == 0)
 		return -EAGAIN;
-	sock = child_socket(p->ch, local, peer, p->conf->port_low, p->conf->port_high, SOCK_NONBLOCK,
-			    p->conf->single_port);
-	if (sock < 0) {
-		log_warn("no socket for %s: %s", addr_format(&peer->sa, pbuf, sizeof(pbuf)), strerror(-sock));
+	sock = child_transfer_socket(p->ch, local, peer, SOCK_NONBLOCK, &made_ns);
+	if (sock < 0)
 		return sock;
-	}
-	made_ns = child_realtime_ns();
-	getsockname(sock, &local->sa, &slen);
 	id = p->wx_free[p->wx_nfree - 1];
 	r = worker_handoff(p->wk[w].ctl, id, sock, req, len, peer);
 	close(sock);

@@ -402,7 +402,7 @@ int dispatch_run(const struct server_conf *c)
 	for (;;) {
 		int timeout = poll_timeout(d, xfer_now_us(), stop_deadline);
 
-		if (poll(d->pfd, (nfds_t)(d->lis.nfd + 2 + (c->workers ? POOL_SLOTS : 0)), timeout) < 0 &&
+		if (poll(d->pfd, (nfds_t)(d->lis.nfd + 2 + (c->workers ? pool_polled(&d->pool) : 0)), timeout) < 0 &&
 		    errno != EINTR) {
 			log_err("poll: %m");
 			break;

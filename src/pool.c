@@ -95,19 +95,20 @@ void pool_fill(struct pool *p, uint64_t now)
 	}
 }
 
-/* The least loaded worker that takes transfers, or -1. */
-static int pick_worker(const struct pool *p)
+/* The least loaded worker that takes transfers and has room for fds more
+ * descriptors, or -1. */
+static int pick_worker(const struct pool *p, unsigned fds)
 {
 	int best = -1;
 
 	for (int i = 0; i < POOL_SLOTS; i++) {
 		const struct wproc *w = &p->wk[i];
 
-		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->load < p->wk[best].load))
+		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->fds < p->wk[best].fds))
 			best = i;
 	}
 	/* A worker holds no more than its descriptor limit allows. */
-	if (best >= 0 && p->wk[best].load >= server_worker_capacity(p->wsandbox.nofile))
+	if (best >= 0 && p->wk[best].fds + fds + SERVER_FDS_SPARE > p->wsandbox.nofile)
 		return -1;
 	return best;
 }
@@ -120,7 +121,7 @@ static void forget_transfer(struct pool *p, uint32_t id, const struct xfer_repor
 
 	/* more: a new request replaced the transfer, which goes on. */
 	if (!more) {
-		p->wk[x->worker].load--;
+		p->wk[x->worker].fds -= x->fds;
 		x->worker = -1;
 		p->wx_free[p->wx_nfree++] = id;
 		peers_remove_pid(p->live, (pid_t)id);
@@ -242,7 +243,10 @@ void pool_retire(struct pool *p, uint64_t now)
 int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size_t len,
 	       const union sockaddr_any *peer, union sockaddr_any *local)
 {
-	int w = pick_worker(p), sock, r;
+	/* In single-port mode a transfer may go on with the client's next
+	 * request, an upload after a download (xfer_restart). */
+	unsigned fds = packet_opcode(req, len) == OP_WRQ || p->conf->single_port ? SERVER_FDS_WRITE : SERVER_FDS_READ;
+	int w = pick_worker(p, fds), sock, r;
 	uint64_t made_ns;
 	uint32_t id;
 
@@ -260,8 +264,8 @@ int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size
 		return -EAGAIN;
 	}
 	p->wx_nfree--;
-	p->wx[id - 1] = (struct wxfer){ .worker = w, .peer = *peer, .local = *local };
-	p->wk[w].load++;
+	p->wx[id - 1] = (struct wxfer){ .worker = w, .fds = fds, .peer = *peer, .local = *local };
+	p->wk[w].fds += fds;
 	peers_add(p->live, key, (pid_t)id);
 	peers_set_stamp(p->live, key, made_ns);
 	p->count->status_dirty = true;
@@ -310,9 +314,9 @@ int pool_init(struct pool *p, const struct server_conf *conf, struct counters *c
 	}
 	p->wsandbox = c->sandbox;
 	p->wsandbox.worker = true;
-	/* A socket and a file (or two, uploading) per transfer, within the
-	 * hard limit a worker that is no longer root cannot raise. */
-	p->wsandbox.nofile = 3 * c->max_transfers + 16;
+	/* Room for all transfers in one worker, within the hard limit that
+	 * a worker no longer root cannot raise (pick_worker). */
+	p->wsandbox.nofile = SERVER_FDS_WRITE * c->max_transfers + SERVER_FDS_SPARE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    p->wsandbox.nofile > rl.rlim_max)
 		p->wsandbox.nofile = (unsigned)rl.rlim_max;
@@ -324,6 +328,18 @@ void pool_watch(struct pool *p, struct pollfd *pfd)
 	p->pfd = pfd;
 	for (int i = 0; i < POOL_SLOTS; i++)
 		*wk_pfd(p, i) = (struct pollfd){ .fd = -1 };
+}
+
+unsigned pool_polled(const struct pool *p)
+{
+	unsigned n = 0;
+
+	if (!p->pfd)
+		return 0;
+	for (unsigned i = 0; i < POOL_SLOTS; i++)
+		if (p->pfd[i].fd >= 0)
+			n = i + 1;
+	return n;
 }
 
 void pool_read(struct pool *p, uint64_t now)

@@ -29,7 +29,7 @@ struct children;
 struct wproc {
 	pid_t pid;			/* 0: slot free */
 	int ctl;			/* our end of its control socket */
-	unsigned load;			/* transfers it runs */
+	unsigned fds;			/* descriptors its transfers may hold */
 	bool retiring;			/* takes no more (SIGHUP) */
 	uint64_t started_us;
 };
@@ -38,6 +38,7 @@ struct wproc {
  * dispatcher tell the client when its worker died. */
 struct wxfer {
 	int worker;			/* -1: free */
+	unsigned fds;			/* counted in its worker's fds */
 	union sockaddr_any peer, local;
 };
 
@@ -64,6 +65,10 @@ int pool_init(struct pool *p, const struct server_conf *conf, struct counters *c
 /* Where the workers' control sockets are polled: POOL_SLOTS entries,
  * all unused until workers start. */
 void pool_watch(struct pool *p, struct pollfd *pfd);
+
+/* How many of those entries to poll: up to the last one in use (poll()
+ * refuses more entries than the descriptor limit). */
+unsigned pool_polled(const struct pool *p);
 
 /* Start workers until --workers of them take transfers. */
 void pool_fill(struct pool *p, uint64_t now);

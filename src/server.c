@@ -46,22 +46,6 @@ static uint64_t raise_nofile(void)
 	return rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : rl.rlim_max;
 }
 
-unsigned server_storm_workers(unsigned workers)
-{
-	uint64_t hard = raise_nofile();
-	unsigned cap, want;
-
-	if (!hard || !workers)
-		return workers;
-	cap = server_worker_capacity((unsigned)hard);
-	want = (SERVER_TRANSFERS_MAX_AUTO + cap - 1) / cap;
-	if (want > 4 * workers)
-		want = 4 * workers;
-	if (want > SERVER_WORKERS_MAX)
-		want = SERVER_WORKERS_MAX;
-	return want > workers ? want : workers;
-}
-
 unsigned server_default_transfers(unsigned workers)
 {
 	uint64_t hard = raise_nofile(), n;

@@ -76,33 +76,42 @@ void server_conf_init(struct server_conf *c);
  * that run transfers (c->xfer.mem_budget, mem_client_cap), once workers
  * and max_transfers are known. */
 void server_share_memory(struct server_conf *c);
-/* One worker per CPU in the affinity mask, at most SERVER_WORKERS_MAX. */
+/* One worker per CPU in the affinity mask, at most SERVER_WORKERS_MAX:
+ * more would only take turns on the same CPUs, and each switch between
+ * them costs more than the transfers it lets run. */
 unsigned server_default_workers(void);
 
 /*
  * What --max-transfers auto allows: raises RLIMIT_NOFILE to
  * SERVER_NOFILE_WANT when privileged, else the soft limit to the hard
- * one, then counts three descriptors per transfer (a socket, a
- * file, and a directory while uploading) in each of the workers, two in a
- * forked child's dispatcher, up to SERVER_TRANSFERS_MAX_AUTO (1024 for
- * forked children: each is a process).
+ * one, then counts SERVER_FDS_READ descriptors per transfer in each of
+ * the workers (server_worker_capacity), two in a forked child's
+ * dispatcher, up to SERVER_TRANSFERS_MAX_AUTO (1024 for forked children:
+ * each is a process).
  */
 unsigned server_default_transfers(unsigned workers);
-
-/*
- * Workers when both --workers and --max-transfers are auto: one per CPU,
- * or more when that many cannot hold SERVER_TRANSFERS_MAX_AUTO transfers
- * within the descriptor limit (a worker's transfers all count against
- * its own), up to four per CPU and SERVER_WORKERS_MAX.
- */
-unsigned server_storm_workers(unsigned workers);
 
 /* The descriptor limit a privileged dispatcher raises its own to (both
  * soft and hard), as the unit's LimitNOFILE= does. */
 #define SERVER_NOFILE_WANT 65536
 
-/* Transfers one worker can hold within the descriptor limit nofile. */
-static inline unsigned server_worker_capacity(unsigned nofile) { return nofile > 16 ? (nofile - 16) / 3 : 1; }
+/*
+ * Descriptors a transfer in a worker holds at most: a download its
+ * socket and its file, an upload also the file's directory (the new file
+ * is published there).  A worker is handed a transfer only while what
+ * its transfers may hold, with this one, stays within its limit less
+ * SERVER_FDS_SPARE (the control socket, epoll, the timer, the root, the
+ * log, and a file opened for a moment to fill the file cache).
+ */
+#define SERVER_FDS_READ 2
+#define SERVER_FDS_WRITE 3
+#define SERVER_FDS_SPARE 16
+
+/* Downloads one worker can hold within the descriptor limit nofile. */
+static inline unsigned server_worker_capacity(unsigned nofile)
+{
+	return nofile > SERVER_FDS_SPARE + SERVER_FDS_READ ? (nofile - SERVER_FDS_SPARE) / SERVER_FDS_READ : 1;
+}
 
 /*
  * The --client-root entry for peer: the longest prefix that contains it,

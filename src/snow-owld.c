@@ -273,11 +273,8 @@ int main(int argc, char **argv)
 		log_err("-s needs root or CAP_SYS_CHROOT to chroot");
 		return 1;
 	}
-	if (c->workers == SERVER_WORKERS_AUTO) {
+	if (c->workers == SERVER_WORKERS_AUTO)
 		c->workers = c->nroots ? 0 : server_default_workers();
-		if (c->max_transfers == SERVER_TRANSFERS_AUTO)
-			c->workers = server_storm_workers(c->workers);
-	}
 	if (c->workers && c->nroots) {
 		/* A worker enters one root directory for all its transfers. */
 		log_notice("--client-root: a child per transfer, not workers");

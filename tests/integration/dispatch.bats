@@ -196,6 +196,71 @@ PY
 	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/b"
 }
 
+# limited_daemon N: $SNOW_OWLD under the hard descriptor limit N, without
+# CAP_SYS_RESOURCE to raise it, on CPU 0 only; prints the wrapper's path.
+limited_daemon() {
+	cat >"$BATS_TEST_TMPDIR/limited" <<-EOF
+		#!/bin/sh
+		exec setpriv --bounding-set=-sys_resource --inh-caps=-sys_resource \\
+			prlimit --nofile=$1:$1 taskset -c 0 "$SNOW_OWLD" "\$@"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/limited"
+	echo "$BATS_TEST_TMPDIR/limited"
+}
+
+@test "max-transfers auto: one worker per CPU, two descriptors a download, 16 its own" {
+	need_cmd setpriv
+	need_cmd prlimit
+	need_cmd taskset
+	copy_demo
+	SNOW_OWLD=$(limited_daemon 1000) start_server -v
+	wait_log "max-transfers auto: 492"
+	wait_for 5 snow_count_is "$SERVER_PID" 1
+	assert_serves_hello
+}
+
+@test "descriptor limit: in 34 descriptors a worker holds nine downloads or six uploads, and the rest wait" {
+	need_cmd setpriv
+	need_cmd prlimit
+	need_cmd taskset
+	copy_demo
+	make_upload_dir up
+	make_file f 100000
+	# 16 are the worker's own, a download takes 2 (socket, file), an
+	# upload 3 (and its directory); --max-transfers alone would allow 20.
+	SNOW_OWLD=$(limited_daemon 34) start_server -v -c --workers 1 --max-transfers 20
+	local i pids=()
+	for i in 1 2 3 4 5 6 7 8 9; do
+		tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/d$i" &
+		pids+=($!)
+	done
+	wait_for 5 children_are 9
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	wait "${pids[@]}"
+	for i in 1 2 3 4 5 6 7 8 9; do
+		grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/d$i"
+	done
+	wait_for 20 no_children
+	# Six uploads fill the same 18 descriptors; a download then waits,
+	# and none of them fails for want of one.
+	pids=()
+	for i in 1 2 3 4 5 6; do
+		tftp_raw --hold 3 req wrq "up/u$i" octet >"$BATS_TEST_TMPDIR/u$i" &
+		pids+=($!)
+	done
+	wait_for 5 children_are 6
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	run tftp_raw -t 20 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait "${pids[@]}"
+	for i in 1 2 3 4 5 6; do
+		grep -qx "ACK 0" "$BATS_TEST_TMPDIR/u$i"
+	done
+	refute grep -q "Too many open files" "$SERVER_LOG"
+}
+
 @test "global cap with --queue 0: requests above the cap are dropped silently, the server keeps serving" {
 	copy_demo
 	make_file f 100000

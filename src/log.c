@@ -11,6 +11,8 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +35,55 @@ static struct {
 	bool syslog;
 	int journal;			/* connected socket, or -1 */
 } log_conf = { "snow-owl", LOG_NOTICE, false, -1 };
+
+static pid_t pid_made;
+
+static void pid_forget(void)
+{
+	pid_made = 0;
+}
+
+pid_t log_pid(void)
+{
+	static bool hooked;
+
+	if (!hooked)
+		hooked = pthread_atfork(NULL, NULL, pid_forget) == 0;
+	if (!pid_made || !hooked)
+		pid_made = getpid();
+	return pid_made;
+}
+
+/* Lines held for one write (log_hold); held is the buffer's use. */
+static struct {
+	bool on;
+	size_t used;
+	char buf[PIPE_BUF];
+} held;
+
+void log_hold(void)
+{
+	held.on = true;
+}
+
+void log_flush(void)
+{
+	if (held.used)
+		(void)!write(STDERR_FILENO, held.buf, held.used);
+	held.used = 0;
+}
+
+static void put_line(const char *line, size_t len)
+{
+	if (!held.on) {
+		(void)!write(STDERR_FILENO, line, len);
+		return;
+	}
+	if (held.used + len > sizeof(held.buf))
+		log_flush();
+	memcpy(held.buf + held.used, line, len);
+	held.used += len;
+}
 
 void log_init(const char *ident, int level)
 {
@@ -145,16 +196,17 @@ static void log_vfields(int prio, const struct log_field *f, size_t n, const cha
 		vsyslog(prio, fmt, ap);
 		return;
 	}
-	head = snprintf(line, sizeof(line), "%s[%ld]: ", log_conf.ident, (long)getpid());
+	head = snprintf(line, sizeof(line), "%s[%ld]: ", log_conf.ident, (long)log_pid());
 	if (head < 0 || (size_t)head >= sizeof(line))
 		return;
 	vsnprintf(line + head, sizeof(line) - (size_t)head, fmt, ap);
 	if (log_conf.journal >= 0 && journal_send(prio, line + head, f, n))
 		return;
-	/* One write per line so lines from concurrent children never mix. */
+	/* Whole lines per write so lines from concurrent children never
+	 * mix. */
 	len = (int)strnlen(line, sizeof(line) - 2);
 	line[len++] = '\n';
-	(void)!write(STDERR_FILENO, line, (size_t)len);
+	put_line(line, (size_t)len);
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #define SNOW_OWL_LOG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -27,6 +28,18 @@ void log_use_syslog(void);
  */
 bool log_use_journal(void);
 int log_level(void);
+
+/* getpid(), made once per process (a forked child makes its own). */
+pid_t log_pid(void);
+
+/*
+ * Lines to standard error wait in a buffer until log_flush(), which a
+ * worker calls before it waits: one write for all the lines of a pass
+ * instead of one each.  Whole lines only, at most PIPE_BUF bytes a
+ * write, so lines from concurrent processes still never mix.
+ */
+void log_hold(void);
+void log_flush(void);
 
 /* A journal field: NAME (upper case letters, digits, '_') and value. */
 struct log_field {

@@ -69,7 +69,11 @@ static int start_worker(struct pool *p, int i, uint64_t now)
 
 		close(sv[0]);
 		close_inherited(p, sv[1]);
-		child_limit_data(&sb, p->conf->xfer.mem_budget, server_worker_capacity(sb.nofile));
+		unsigned most = server_worker_capacity(sb.nofile);
+
+		/* Its transfers' memory: as many as it may hold at once. */
+		child_limit_data(&sb, p->conf->xfer.mem_budget,
+				 most < p->conf->max_transfers ? most : p->conf->max_transfers);
 		child_enter_sandbox(p->ch, &sb, p->ch->rootfd);
 		_exit(worker_run(&p->conf->xfer, sv[1], p->ch->rootfd));
 	}
@@ -84,7 +88,7 @@ void pool_fill(struct pool *p, uint64_t now)
 	unsigned active = 0;
 
 	for (int i = 0; i < POOL_SLOTS; i++)
-		if (p->wk[i].pid && !p->wk[i].retiring)
+		if (p->wk[i].pid && !p->wk[i].retiring && !p->wk[i].extra)
 			active++;
 	for (int i = 0; i < POOL_SLOTS && active < p->conf->workers; i++) {
 		if (p->wk[i].pid)
@@ -95,22 +99,52 @@ void pool_fill(struct pool *p, uint64_t now)
 	}
 }
 
-/* The least loaded worker that takes transfers and has room for fds more
- * descriptors, or -1. */
-static int pick_worker(const struct pool *p, unsigned fds)
+/* The least loaded of the workers (extra ones or not) that take
+ * transfers and have room for fds more descriptors, or -1. */
+static int pick_among(const struct pool *p, unsigned fds, bool extra)
 {
 	int best = -1;
 
 	for (int i = 0; i < POOL_SLOTS; i++) {
 		const struct wproc *w = &p->wk[i];
 
-		if (w->pid && w->ctl >= 0 && !w->retiring && (best < 0 || w->fds < p->wk[best].fds))
+		/* A worker holds no more than its descriptor limit allows. */
+		if (w->pid && w->ctl >= 0 && !w->retiring && w->extra == extra &&
+		    w->fds + fds + SERVER_FDS_SPARE <= p->wsandbox.nofile &&
+		    (best < 0 || w->fds < p->wk[best].fds))
 			best = i;
 	}
-	/* A worker holds no more than its descriptor limit allows. */
-	if (best >= 0 && p->wk[best].fds + fds + SERVER_FDS_SPARE > p->wsandbox.nofile)
-		return -1;
 	return best;
+}
+
+/*
+ * The worker for a transfer that holds fds descriptors, or -1: one of
+ * --workers, else an extra one (server_extra_workers), started now if
+ * all are full and there may be more.  Extra ones take transfers only
+ * while the others are full: workers that share a CPU cost more in
+ * switching between them than the transfers they run.
+ */
+static int pick_worker(struct pool *p, unsigned fds)
+{
+	int w = pick_among(p, fds, false);
+	unsigned extra = 0;
+
+	if (w >= 0 || (w = pick_among(p, fds, true)) >= 0)
+		return w;
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid && p->wk[i].extra && !p->wk[i].retiring)
+			extra++;
+	if (extra >= p->conf->workers_extra)
+		return -1;
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (!p->wk[i].pid) {
+			if (start_worker(p, i, xfer_now_us()) < 0)
+				return -1;
+			p->wk[i].extra = true;
+			log_info("worker %ld started: the others are full", (long)p->wk[i].pid);
+			return i;
+		}
+	return -1;
 }
 
 /* A worker's transfer ended, with its report, or without one (NULL): the

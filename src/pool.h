@@ -31,6 +31,7 @@ struct wproc {
 	int ctl;			/* our end of its control socket */
 	unsigned fds;			/* descriptors its transfers may hold */
 	bool retiring;			/* takes no more (SIGHUP) */
+	bool extra;			/* started while the others were full */
 	uint64_t started_us;
 };
 

@@ -46,6 +46,22 @@ static uint64_t raise_nofile(void)
 	return rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : rl.rlim_max;
 }
 
+unsigned server_extra_workers(unsigned workers)
+{
+	uint64_t hard = raise_nofile();
+	unsigned cap, want;
+
+	if (!hard || !workers)
+		return 0;
+	cap = server_worker_capacity((unsigned)hard);
+	want = (SERVER_TRANSFERS_MAX_AUTO + cap - 1) / cap;
+	if (want > 4 * workers)
+		want = 4 * workers;
+	if (want > SERVER_WORKERS_MAX)
+		want = SERVER_WORKERS_MAX;
+	return want > workers ? want - workers : 0;
+}
+
 unsigned server_default_transfers(unsigned workers)
 {
 	uint64_t hard = raise_nofile(), n;
@@ -96,9 +112,12 @@ void server_conf_init(struct server_conf *c)
 void server_share_memory(struct server_conf *c)
 {
 	if (c->workers) {
-		/* A client's transfers are spread over the workers. */
-		c->xfer.mem_budget = c->transfer_memory / c->workers;
-		c->xfer.mem_client_cap = c->client_memory / c->workers;
+		/* A client's transfers are spread over the workers, those
+		 * started while the others are full too. */
+		unsigned n = c->workers + c->workers_extra;
+
+		c->xfer.mem_budget = c->transfer_memory / n;
+		c->xfer.mem_client_cap = c->client_memory / n;
 		c->xfer.mem_clients = c->max_transfers;
 	} else {
 		/* A child per transfer cannot share: each gets an equal part. */

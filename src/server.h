@@ -62,6 +62,7 @@ struct server_conf {
 	unsigned port_low, port_high;	/* -R: transfer ports; 0: any */
 	bool single_port;		/* transfers answer from the listening port */
 	unsigned workers;		/* pre-forked workers; 0: a child per transfer */
+	unsigned workers_extra;		/* more, started only while those are full */
 	struct acl acl;			/* --allow, --deny */
 	bool deny_error;		/* answer a denied request with ERROR 2 */
 	struct server_root roots[SERVER_ROOTS_MAX];
@@ -90,6 +91,15 @@ unsigned server_default_workers(void);
  * each is a process).
  */
 unsigned server_default_transfers(unsigned workers);
+
+/*
+ * Workers beyond one per CPU, when both --workers and --max-transfers are
+ * auto: as many as it takes to hold SERVER_TRANSFERS_MAX_AUTO downloads
+ * within the descriptor limit, up to four workers per CPU and
+ * SERVER_WORKERS_MAX.  The pool starts one only when a request finds the
+ * others full: in a storm that fits, one worker per CPU serves it alone.
+ */
+unsigned server_extra_workers(unsigned workers);
 
 /* The descriptor limit a privileged dispatcher raises its own to (both
  * soft and hard), as the unit's LimitNOFILE= does. */

@@ -54,6 +54,7 @@ struct session {
 	uint64_t filled;		/* highest block put in the ring */
 	uint64_t last;			/* the final block, once known */
 	uint64_t wire_acked;		/* DATA payload bytes acknowledged */
+	uint32_t last_len;		/* the final block's payload, once known */
 	uint8_t *ring;
 	uint32_t *slot_len;		/* payload bytes of each slot */
 	size_t slot_size;		/* header + blksize */
@@ -113,9 +114,11 @@ static inline uint32_t *sess_slot_len(const struct session *s, uint64_t block)
  * it must be in the ring (or the file's end known) before sess_window(). */
 static inline uint64_t sess_window_end(const struct session *s) { return s->acked + s->windowsize; }
 
+/* The final block is in the ring: every block before it is full. */
 static inline void sess_mark_last(struct session *s, uint64_t block)
 {
 	s->last = block;
+	s->last_len = *sess_slot_len(s, block);
 	s->eof = true;
 }
 

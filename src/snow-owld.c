@@ -273,17 +273,21 @@ int main(int argc, char **argv)
 		log_err("-s needs root or CAP_SYS_CHROOT to chroot");
 		return 1;
 	}
-	if (c->workers == SERVER_WORKERS_AUTO)
+	if (c->workers == SERVER_WORKERS_AUTO) {
 		c->workers = c->nroots ? 0 : server_default_workers();
+		if (c->max_transfers == SERVER_TRANSFERS_AUTO)
+			c->workers_extra = server_extra_workers(c->workers);
+	}
 	if (c->workers && c->nroots) {
 		/* A worker enters one root directory for all its transfers. */
 		log_notice("--client-root: a child per transfer, not workers");
 		c->workers = 0;
+		c->workers_extra = 0;
 	}
 	if (cli.check)
 		return 0;
 	if (c->max_transfers == SERVER_TRANSFERS_AUTO) {
-		c->max_transfers = server_default_transfers(c->workers);
+		c->max_transfers = server_default_transfers(c->workers + c->workers_extra);
 		log_info("max-transfers auto: %u", c->max_transfers);
 	}
 	server_share_memory(c);

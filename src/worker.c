@@ -3,12 +3,18 @@
  *
  * The same engine as a forked child (xfer.c), driven by one epoll loop:
  * every transfer socket is in the epoll set with its transfer as the
- * event's data, and the retransmission deadlines are kept in a binary
+ * event's data, and the retransmission deadlines are kept in a 4-ary
  * min-heap, so the wait ends at the earliest one.  The heap is lazy: a
  * transfer's key may be earlier than its deadline (every ACK pushes the
  * deadline later, and re-sorting on each would cost more than it saves);
  * when such a key comes due the transfer is re-sorted under its real
- * deadline, and only a deadline that moved earlier is re-sorted at once.
+ * deadline, and only a deadline that moved earlier gets an entry at once.
+ * Entries name their transfer by its slot in the table of live ones and
+ * a sequence number, and sorting never touches the transfers: an entry
+ * whose transfer ended, or that a newer one of its transfer replaced, is
+ * dropped when it comes due.  In a boot storm each transfer's key comes
+ * due every few ACKs; with an index kept in each transfer, every level
+ * of each re-sort wrote to another transfer, a cache miss each.
  * The dispatcher makes the sockets non-blocking (epoll on a blocking UDP
  * socket re-checks the queue's first datagram every time); a send that
  * finds the buffer full waits for room, briefly, as a blocking one would
@@ -48,17 +54,19 @@
 #define CTL_PER_WAKE 1024
 
 struct wx {
-	struct transfer t;
+	uint64_t key;			/* of its live heap entry: at or before its deadline */
+	uint32_t seq;			/* that entry's */
+	uint32_t slot;			/* in the table of live transfers */
 	uint32_t id;
-	unsigned heap;			/* index in the deadline heap */
 	bool out;			/* watched for send room (EPOLLOUT) */
+	struct transfer t;
 };
 
-/* A heap entry keeps its key beside the pointer: sorting compares keys
- * without touching the transfers. */
+/* A heap entry: live while its transfer's slot holds a transfer with the
+ * same sequence number. */
 struct heap_entry {
-	uint64_t key;			/* at or before x->t.s.deadline_us */
-	struct wx *x;
+	uint64_t key;			/* at or before that transfer's deadline */
+	uint32_t slot, seq;
 };
 
 struct worker {
@@ -71,6 +79,10 @@ struct worker {
 	bool retiring;			/* the dispatcher closed its end */
 	struct heap_entry *heap;	/* by deadline, earliest first */
 	unsigned nheap, cap;
+	uint32_t seq;			/* of the newest entry */
+	struct wx **live;		/* transfers by slot; NULL: free */
+	uint32_t *free_slots;
+	unsigned nlive, nfree;		/* slots made, slots free */
 	struct tp_rx rx;
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
@@ -103,43 +115,49 @@ int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
 
 /* ---- The deadline heap ------------------------------------------------ */
 
-static bool earlier(const struct worker *w, unsigned a, unsigned b)
-{
-	return w->heap[a].key < w->heap[b].key;
-}
+#define HEAP_ARITY 4	/* a node's children share one or two cache lines */
 
-static void swap(struct worker *w, unsigned a, unsigned b)
+static void sift_up(struct worker *w, unsigned i)
 {
-	struct heap_entry e = w->heap[a];
+	struct heap_entry e = w->heap[i];
 
-	w->heap[a] = w->heap[b];
-	w->heap[b] = e;
-	w->heap[a].x->heap = a;
-	w->heap[b].x->heap = b;
-}
+	while (i > 0) {
+		unsigned parent = (i - 1) / HEAP_ARITY;
 
-/* Restore the heap order around index i after its deadline changed. */
-static void heap_fix(struct worker *w, unsigned i)
-{
-	while (i > 0 && earlier(w, i, (i - 1) / 2)) {
-		swap(w, i, (i - 1) / 2);
-		i = (i - 1) / 2;
+		if (w->heap[parent].key <= e.key)
+			break;
+		w->heap[i] = w->heap[parent];
+		i = parent;
 	}
-	for (;;) {
-		unsigned l = 2 * i + 1, m = i;
+	w->heap[i] = e;
+}
 
-		if (l < w->nheap && earlier(w, l, m))
-			m = l;
-		if (l + 1 < w->nheap && earlier(w, l + 1, m))
-			m = l + 1;
+static void sift_down(struct worker *w, unsigned i)
+{
+	struct heap_entry e = w->heap[i];
+
+	for (;;) {
+		unsigned first = HEAP_ARITY * i + 1, m = i, end;
+		uint64_t key = e.key;
+
+		if (first >= w->nheap)
+			break;
+		end = first + HEAP_ARITY < w->nheap ? first + HEAP_ARITY : w->nheap;
+		for (unsigned c = first; c < end; c++)
+			if (w->heap[c].key < key) {
+				key = w->heap[c].key;
+				m = c;
+			}
 		if (m == i)
-			return;
-		swap(w, i, m);
+			break;
+		w->heap[i] = w->heap[m];
 		i = m;
 	}
+	w->heap[i] = e;
 }
 
-static int heap_add(struct worker *w, struct wx *x)
+/* A new entry for x under its deadline; the older ones go stale. */
+static int heap_push(struct worker *w, struct wx *x)
 {
 	if (w->nheap == w->cap) {
 		unsigned cap = w->cap ? 2 * w->cap : 64;
@@ -150,22 +168,59 @@ static int heap_add(struct worker *w, struct wx *x)
 		w->heap = h;
 		w->cap = cap;
 	}
-	x->heap = w->nheap;
-	w->heap[w->nheap++] = (struct heap_entry){ x->t.s.deadline_us, x };
-	heap_fix(w, x->heap);
+	x->seq = ++w->seq;
+	x->key = x->t.s.deadline_us;
+	w->heap[w->nheap] = (struct heap_entry){ x->key, x->slot, x->seq };
+	sift_up(w, w->nheap++);
 	return 0;
 }
 
-static void heap_remove(struct worker *w, struct wx *x)
+static void heap_pop(struct worker *w)
 {
-	unsigned i = x->heap;
+	w->heap[0] = w->heap[--w->nheap];
+	if (w->nheap)
+		sift_down(w, 0);
+}
 
-	w->nheap--;
-	if (i == w->nheap)
-		return;
-	w->heap[i] = w->heap[w->nheap];
-	w->heap[i].x->heap = i;
-	heap_fix(w, i);
+/* The transfer of a live entry, or NULL. */
+static struct wx *heap_owner(const struct worker *w, const struct heap_entry *e)
+{
+	struct wx *x = w->live[e->slot];
+
+	return x && x->seq == e->seq ? x : NULL;
+}
+
+/* ---- The table of live transfers ------------------------------------- */
+
+static int live_add(struct worker *w, struct wx *x)
+{
+	if (w->nfree == 0) {
+		unsigned n = w->nlive ? 2 * w->nlive : 64;
+		struct wx **live = realloc(w->live, n * sizeof(*live));
+		uint32_t *slots;
+
+		if (!live)
+			return -ENOMEM;
+		w->live = live;
+		slots = realloc(w->free_slots, n * sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		w->free_slots = slots;
+		for (unsigned k = n; k-- > w->nlive;) {
+			w->live[k] = NULL;
+			w->free_slots[w->nfree++] = k;
+		}
+		w->nlive = n;
+	}
+	x->slot = w->free_slots[--w->nfree];
+	w->live[x->slot] = x;
+	return 0;
+}
+
+static void live_remove(struct worker *w, struct wx *x)
+{
+	w->live[x->slot] = NULL;
+	w->free_slots[w->nfree++] = x->slot;
 }
 
 /* ---- Transfers ---------------------------------------------------------- */
@@ -205,7 +260,7 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 		add_done(w, x->id, &r, 1);
 	}
 	if (xfer_restart_pending(&x->t) && xfer_restart(&x->t, w->rootfd, now) == 0) {
-		if (heap_add(w, x) == 0) {
+		if (heap_push(w, x) == 0) {
 			watch_room(w, x);
 			return;
 		}
@@ -221,6 +276,7 @@ static void finish(struct worker *w, struct wx *x, uint64_t now)
 	xfer_report(&x->t, now, &r);
 	add_done(w, x->id, &r, 0);
 	w->ntransfers--;
+	live_remove(w, x);	/* its heap entries go stale */
 	free(x);
 }
 
@@ -234,20 +290,18 @@ static void watch_room(struct worker *w, struct wx *x)
 		x->out = want;
 }
 
-/* After an event: end the transfer, or move it up in the heap if its
+/* After an event: end the transfer, or give it a new heap entry if its
  * deadline came earlier than its key. */
 static void settle(struct worker *w, struct wx *x, uint64_t now)
 {
 	if (xfer_done(&x->t)) {
-		heap_remove(w, x);
 		finish(w, x, now);
 		return;
 	}
 	watch_room(w, x);
-	if (x->t.s.deadline_us < w->heap[x->heap].key) {
-		w->heap[x->heap].key = x->t.s.deadline_us;
-		heap_fix(w, x->heap);
-	}
+	/* On ENOMEM the old entry stays: the timer comes late, not never. */
+	if (x->t.s.deadline_us < x->key)
+		(void)heap_push(w, x);
 }
 
 static void start(struct worker *w, const struct worker_handoff *h, const uint8_t *req, int sock)
@@ -257,8 +311,16 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!x) {
-		struct xfer_report r = { .pid = (uint32_t)getpid(), .op = OP_RRQ, .outcome = XO_FAILED };
+		struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
 
+		close(sock);
+		add_done(w, h->id, &r, 0);
+		return;
+	}
+	if (live_add(w, x) < 0) {
+		struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
+
+		free(x);
 		close(sock);
 		add_done(w, h->id, &r, 0);
 		return;
@@ -266,13 +328,15 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	w->ntransfers++;
 	x->id = h->id;
 	x->out = false;
+	x->seq = 0;	/* no entry yet */
+	x->key = UINT64_MAX;
 	xfer_start(&x->t, w->conf, sock, w->rootfd, req, h->len, &h->peer.sa, now);
 	if (xfer_done(&x->t)) {
 		finish(w, x, now);
 		return;
 	}
 	ev.data.ptr = x;
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, sock, &ev) < 0 || heap_add(w, x) < 0) {
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, sock, &ev) < 0 || heap_push(w, x) < 0) {
 		log_err("worker: cannot watch a transfer: %m");
 		x->t.state = XS_DONE;
 		x->t.outcome = XO_FAILED;
@@ -329,12 +393,16 @@ static void take_handoffs(struct worker *w)
 }
 
 /* Fire the timers that are due; keys that were early get the real
- * deadline. */
+ * deadline, and stale entries are dropped. */
 static void run_timers(struct worker *w, uint64_t now)
 {
 	while (w->nheap && w->heap[0].key <= now) {
-		struct wx *x = w->heap[0].x;
+		struct wx *x = heap_owner(w, &w->heap[0]);
 
+		if (!x) {
+			heap_pop(w);
+			continue;
+		}
 		if (x->t.s.deadline_us <= now) {
 			/* What is queued first: it may be the ACK that makes
 			 * the resend needless (a busy worker reads late). */
@@ -342,14 +410,15 @@ static void run_timers(struct worker *w, uint64_t now)
 			if (!xfer_done(&x->t) && x->t.s.deadline_us <= now)
 				xfer_on_timeout(&x->t, now);
 			if (xfer_done(&x->t)) {
-				heap_remove(w, x);
+				heap_pop(w);
 				finish(w, x, now);
 				continue;
 			}
 			watch_room(w, x);
 		}
-		w->heap[0].key = x->t.s.deadline_us;
-		heap_fix(w, 0);
+		/* The same entry, under the real deadline. */
+		w->heap[0].key = x->key = x->t.s.deadline_us;
+		sift_down(w, 0);
 	}
 }
 
@@ -379,11 +448,12 @@ static void orphaned(struct worker *w)
 {
 	uint64_t now = xfer_now_us();
 
-	while (w->nheap) {
-		struct wx *x = w->heap[w->nheap - 1].x;
+	for (unsigned k = 0; k < w->nlive; k++) {
+		struct wx *x = w->live[k];
 
+		if (!x)
+			continue;
 		xfer_cancel(&x->t, "Server stopped");
-		heap_remove(w, x);
 		w->ndone = 0;	/* no one to report to */
 		finish(w, x, now);
 	}
@@ -435,6 +505,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 	}
 	w->shown = UINT_MAX;
 	xfer_file_cache_init(conf);
+	log_hold();
 	for (;;) {
 		uint64_t now = xfer_now_us();
 		int n;
@@ -443,15 +514,17 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		flush_done(w);
 		/* Retiring, with the last transfer ended (by a packet, a
 		 * timer, or on start): nothing will wake us again. */
-		if (w->retiring && !w->nheap)
+		if (w->retiring && !w->ntransfers)
 			break;
 		show_title(w);
 		arm_timer(w);
+		log_flush();
 		n = epoll_wait(w->ep, ev, EVENTS_MAX, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("worker: epoll: %m");
+			log_flush();
 			return 1;
 		}
 		now = xfer_now_us();
@@ -464,6 +537,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 				/* Whatever is still queued was never counted
 				 * by the dispatcher: drop it. */
 				orphaned(w);
+				log_flush();
 				return 0;
 			}
 			take_handoffs(w);
@@ -488,5 +562,6 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		}
 	}
 	flush_done(w);
+	log_flush();
 	return 0;
 }

@@ -1051,7 +1051,7 @@ void xfer_finish(struct transfer *t, uint64_t now)
 void xfer_report(const struct transfer *t, uint64_t now, struct xfer_report *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->pid = (uint32_t)getpid();
+	r->pid = (uint32_t)log_pid();
 	r->op = (uint8_t)t->op;
 	/* Every ended transfer has an outcome; XO_NONE would be a bug. */
 	r->outcome = (uint8_t)(t->outcome == XO_NONE ? XO_FAILED : t->outcome);

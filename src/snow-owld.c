@@ -291,5 +291,6 @@ int main(int argc, char **argv)
 		log_info("max-transfers auto: %u", c->max_transfers);
 	}
 	server_share_memory(c);
+	c->xfer.pmtu_wanted = xfer_pmtu_default();
 	return dispatch_run(c);
 }

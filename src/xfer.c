@@ -204,7 +204,7 @@ static void mark_last(struct transfer *t, uint64_t block)
 static int fill_octet(struct transfer *t, uint64_t upto)
 {
 	struct iovec iov[IOV_BATCH];
-	size_t bs = t->opt.blksize;
+	size_t bs = t->s.blksize;
 	uint64_t final = t->size / bs + 1;
 
 	if (t->s.filled < upto)
@@ -417,7 +417,7 @@ static void send_window(struct transfer *t, uint64_t now)
 	 * transfer of a boot storm lasts many intervals, but its small
 	 * file needs no look before the final one). */
 	filled = t->s.filled - t->poll_filled;
-	if (r == 0 && !t->s.eof && filled * t->opt.blksize >= FILESTAMP_POLL_BYTES) {
+	if (r == 0 && !t->s.eof && filled * t->s.blksize >= FILESTAMP_POLL_BYTES) {
 		t->poll_filled = t->s.filled;
 		r = filestamp_poll(&t->stamp, t->fd, now);
 	}
@@ -662,15 +662,17 @@ unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct 
 	unsigned mtu = 0, overhead = family == AF_INET ? 32 : 52, cap;
 
 	if (conf->mtu_clamp) {
-		int want = IP_PMTUDISC_WANT;
+		/* Whatever net.ipv4.ip_no_pmtu_disc says (see above); new
+		 * sockets have it when it says so, and a system call a
+		 * transfer is saved. */
+		if (!conf->pmtu_wanted) {
+			int want = IPV6_PMTUDISC_WANT;
 
-		/* Whatever net.ipv4.ip_no_pmtu_disc says (see above). */
-		if (peer->sa_family == AF_INET6) {
-			want = IPV6_PMTUDISC_WANT;
-			setsockopt(sock, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &want, sizeof(want));
+			if (peer->sa_family == AF_INET6)
+				setsockopt(sock, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &want, sizeof(want));
 			want = IP_PMTUDISC_WANT;
+			setsockopt(sock, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want));
 		}
-		setsockopt(sock, IPPROTO_IP, IP_MTU_DISCOVER, &want, sizeof(want));
 		if (peer->sa_family == AF_INET6 ? getsockopt(sock, IPPROTO_IPV6, IPV6_MTU, &v, &len) == 0
 						 : getsockopt(sock, IPPROTO_IP, IP_MTU, &v, &len) == 0)
 			mtu = v > 0 ? (unsigned)v : 0;
@@ -681,6 +683,19 @@ unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct 
 		return conf->lim.blksize_max;
 	cap = mtu >= overhead + OPT_BLKSIZE_MIN ? mtu - overhead : OPT_BLKSIZE_MIN;
 	return cap < conf->lim.blksize_max ? cap : conf->lim.blksize_max;
+}
+
+bool xfer_pmtu_default(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_no_pmtu_disc", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v == 0;
 }
 
 /* ---- Events ---------------------------------------------------------- */
@@ -1151,8 +1166,8 @@ unsigned xfer_rx_want(const struct transfer *t)
 	/* A window of DATA, or the few ACKs a window can bring (one in
 	 * lockstep: asking for more costs a look at an empty queue). */
 	if (t->op == OP_WRQ)
-		return t->opt.windowsize < TP_RX_BATCH ? t->opt.windowsize : TP_RX_BATCH;
-	return t->opt.windowsize == 1 ? 1 : 8;
+		return t->s.windowsize < TP_RX_BATCH ? t->s.windowsize : TP_RX_BATCH;
+	return t->s.windowsize == 1 ? 1 : 8;
 }
 
 /*

@@ -45,6 +45,7 @@ struct xfer_conf {
 	 * socket; a repeat is ignored, a different one restarts the transfer. */
 	bool single_port;
 	bool mtu_clamp;			/* blksize fits the route's MTU */
+	bool pmtu_wanted;		/* new sockets discover the path MTU already */
 	unsigned mtu_max;		/* --mtu: a lower MTU still; 0: none */
 	uint64_t file_cache;		/* --file-cache: a worker's copies of files, bytes */
 	/* The budget of the senders' rings in this process (xmem.h), or
@@ -79,6 +80,11 @@ void xfer_conf_init(struct xfer_conf *c);
  */
 unsigned xfer_path_blksize(const struct xfer_conf *conf, int sock, const struct sockaddr *peer);
 
+/* Whether new UDP sockets of this network namespace discover the path
+ * MTU without being told (net.ipv4.ip_no_pmtu_disc is 0, the default),
+ * for xfer_conf.pmtu_wanted: read at start, before any sandbox. */
+bool xfer_pmtu_default(void);
+
 enum xfer_state {
 	XS_OACK,	/* OACK sent, waiting for ACK 0 (RRQ) or DATA 1 (WRQ) */
 	XS_SEND,	/* RRQ: sending windows */
@@ -107,18 +113,19 @@ struct transfer {
 	 * the window's slots and, for octet reads, read-ahead.  Times are
 	 * in microseconds of the caller's monotonic clock. */
 	struct session s;
-	uint64_t tx_from, tx_to;	/* see tx_blocked */
 	struct filecache_entry *cached;	/* the file's shared copy, or NULL: read it */
 	uint64_t poll_filled;		/* filled at the last look at the file */
+	uint64_t bytes;			/* file bytes moved */
+	uint64_t size;			/* RRQ: the file's size at open */
+	uint64_t tx_from, tx_to;	/* see tx_blocked */
 	struct xmem_client client;	/* for conf->mem */
 	uint64_t mem_bytes;		/* reserved in conf->mem: window and read-ahead */
 	uint64_t mem_readahead;		/* of which read-ahead */
 	uint64_t start_us, end_us;	/* end_us: data complete */
-	uint64_t bytes;			/* file bytes moved */
 
-	/* Negotiated values first; the echoed strings after them are cold. */
+	/* As negotiated (blksize and windowsize also in s, where the
+	 * packets' path reads them); the echoed strings are cold. */
 	struct opt_result opt;
-	uint64_t size;			/* RRQ: the file's size at open */
 	struct filestamp stamp;		/* RRQ: the file as opened */
 	uint64_t rd_total;		/* netascii: file bytes read */
 	uint16_t error;			/* TFTP error code we sent, if any */

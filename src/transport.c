@@ -116,8 +116,20 @@ int tp_send_run(int sock, bool *gso, const struct iovec *piece, unsigned npieces
 {
 	struct tx_batch b;
 	struct tx_pos pos = { 0, 0 };
-	unsigned per_msg = per_message(*gso, seg), sent = 0;
+	unsigned per_msg, sent = 0;
 
+	/* One datagram (windowsize 1): send() is the cheaper call, and the
+	 * batch is not even built. */
+	if (npieces == 1 && piece[0].iov_len <= seg) {
+		while (send(sock, piece[0].iov_base, piece[0].iov_len, MSG_DONTWAIT) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno != EINTR)
+				return -errno;
+		}
+		return 1;
+	}
+	per_msg = per_message(*gso, seg);
 	while (pos.piece < npieces) {
 		unsigned n = tx_build(&b, piece, npieces, seg, per_msg, &pos);
 		int r;

@@ -446,7 +446,7 @@ static void run_timers(struct worker *w, uint64_t now)
 		if (x->t.s.deadline_us <= now) {
 			/* What is queued first: it may be the ACK that makes
 			 * the resend needless (a busy worker reads late). */
-			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
+			xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT, now);
 			if (!xfer_done(&x->t) && x->t.s.deadline_us <= now)
 				xfer_on_timeout(&x->t, now);
 			if (xfer_done(&x->t)) {
@@ -599,7 +599,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 			/* EPOLLERR too: the receive takes the pending error
 			 * (a port unreachable), or it would be reported again. */
 			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP) && !xfer_done(&x->t))
-				xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT);
+				xfer_receive(&x->t, &w->rx, xfer_rx_want(&x->t), MSG_DONTWAIT, now);
 			settle(w, x, now);
 		}
 	}

@@ -1126,10 +1126,9 @@ static void show_title(const struct transfer *t)
 	setproctitle("%s", title);
 }
 
-int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags)
+int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags, uint64_t now)
 {
 	size_t size = xfer_rx_size(t);
-	uint64_t now;
 	int r;
 
 	if (size > rx->size)
@@ -1137,12 +1136,13 @@ int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags)
 	r = tp_receive(t->sock, rx, max, size, flags);
 	if (r < 0) {
 		if (r == -ECONNREFUSED)
-			peer_refused(t, xfer_now_us());
+			peer_refused(t, now ? now : xfer_now_us());
 		else if (r != -EAGAIN && r != -EINTR)
 			fail(t, XO_FAILED, ERR_UNDEFINED, "Receive error");
 		return 0;
 	}
-	now = xfer_now_us();
+	if (!now)
+		now = xfer_now_us();	/* after the wait */
 	for (int i = 0; i < r && (!xfer_done(t) || t->conf->single_port); i++) {
 		size_t n = tp_rx_len(rx, (unsigned)i);
 
@@ -1158,7 +1158,7 @@ int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags)
 void xfer_drain(struct transfer *t, struct tp_rx *rx)
 {
 	if (t->conf->single_port && !t->next_req && t->sock >= 0 && rx->buf)
-		xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
+		xfer_receive(t, rx, rx->n, MSG_DONTWAIT, 0);
 }
 
 unsigned xfer_rx_want(const struct transfer *t)
@@ -1233,7 +1233,7 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 		if (now >= t->s.deadline_us) {
 			/* What arrived since the last wait first: it may be the
 			 * ACK that makes a resend needless, or the last one. */
-			xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
+			xfer_receive(t, rx, rx->n, MSG_DONTWAIT, 0);
 			now = xfer_now_us();
 			if (!xfer_done(t) && now >= t->s.deadline_us)
 				xfer_on_timeout(t, now);
@@ -1249,11 +1249,11 @@ int xfer_run(const struct xfer_conf *conf, int sock, int rootfd, const void *req
 			if (p.revents & (POLLOUT | POLLERR))
 				xfer_on_writable(t, xfer_now_us());
 			if (p.revents & POLLIN)
-				xfer_receive(t, rx, rx->n, MSG_DONTWAIT);
+				xfer_receive(t, rx, rx->n, MSG_DONTWAIT, 0);
 			continue;
 		}
 		tp_set_wait(sock, t->s.deadline_us - now, &cur_wait);
-		xfer_receive(t, rx, rx->n, MSG_WAITFORONE);
+		xfer_receive(t, rx, rx->n, MSG_WAITFORONE, 0);
 	}
 	r = t->outcome == XO_COMPLETE || t->outcome == XO_PROBE ? 0 : -1;
 	title_us = xfer_now_us();

@@ -214,10 +214,12 @@ unsigned xfer_rx_want(const struct transfer *t);
 /*
  * Read up to max datagrams queued on t's socket with one call into rx
  * (tp_receive(); flags: MSG_WAITFORONE to wait for the first, MSG_DONTWAIT
- * not to wait) and feed them to the engine.  A refused port ends the
- * transfer.  Returns the number of datagrams read.
+ * not to wait) and feed them to the engine, as come at now (0: read the
+ * clock after the receive; a worker passes the time its wait ended,
+ * when all it reads had come).  A refused port ends the transfer.
+ * Returns the number of datagrams read.
  */
-int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags);
+int xfer_receive(struct transfer *t, struct tp_rx *rx, unsigned max, int flags, uint64_t now);
 
 /*
  * Single-port mode, before an ended transfer's socket is closed: take a

@@ -138,7 +138,7 @@ static int flush(struct fx *f)
 static void from_client(struct fx *f, const void *buf, size_t len)
 {
 	(void)!send(f->cli, buf, len, 0);
-	xfer_receive(&f->t, &f->rx, f->rx.n, MSG_DONTWAIT);
+	xfer_receive(&f->t, &f->rx, f->rx.n, MSG_DONTWAIT, 0);
 }
 
 static size_t build_ack(uint8_t *buf, uint16_t block)
@@ -340,7 +340,7 @@ static void test_icmp(enum state st, bool queued)
 	}
 	/* The error, at the next receive (as a worker's epoll or the
 	 * fork driver's wait would find it). */
-	xfer_receive(&f.t, &f.rx, f.rx.n, MSG_DONTWAIT);
+	xfer_receive(&f.t, &f.rx, f.rx.n, MSG_DONTWAIT, 0);
 	if (st == WRQ_DALLY)	/* nothing to send in dally: the socket stays quiet */
 		xfer_on_timeout(&f.t, f.t.s.deadline_us);
 	ok(xfer_done(&f.t), "%s: ends", what);
@@ -399,7 +399,7 @@ static void test_icmp_big_block(void)
 	close(f.cli);
 	f.cli = -1;
 	xfer_on_timeout(&f.t, f.t.s.deadline_us);	/* resends ACK 1: refused */
-	xfer_receive(&f.t, &f.rx, f.rx.n, MSG_DONTWAIT);
+	xfer_receive(&f.t, &f.rx, f.rx.n, MSG_DONTWAIT, 0);
 	ok(xfer_done(&f.t) && f.t.outcome == XO_ABORTED, "%s: aborted (%s)", what, f.t.detail);
 	ok(f.t.bytes == 1024, "%s: the queued block is not taken as a short final one (%llu bytes)", what,
 	   (unsigned long long)f.t.bytes);

@@ -400,7 +400,12 @@ int dispatch_run(const struct server_conf *c)
 	sd_notify(0, "READY=1");
 
 	for (;;) {
-		int timeout = poll_timeout(d, xfer_now_us(), stop_deadline);
+		int timeout;
+
+		/* The handoffs of the last pass, in one message a worker. */
+		if (c->workers)
+			pool_flush(&d->pool);
+		timeout = poll_timeout(d, xfer_now_us(), stop_deadline);
 
 		if (poll(d->pfd, (nfds_t)(d->lis.nfd + 2 + (c->workers ? pool_polled(&d->pool) : 0)), timeout) < 0 &&
 		    errno != EINTR) {

@@ -48,10 +48,18 @@ static void close_inherited(struct pool *p, int keep)
 static int start_worker(struct pool *p, int i, uint64_t now)
 {
 	int sv[2], big = 4 << 20;
+	struct worker_batch *batch = malloc(sizeof(*batch));
 	pid_t pid;
 
+	if (!batch) {
+		log_err("workers: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	batch->n = 0;
+	batch->len = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("workers: socketpair: %m");
+		free(batch);
 		return -errno;
 	}
 	/* Room for a storm's handoffs in flight (root may exceed wmem_max). */
@@ -62,6 +70,7 @@ static int start_worker(struct pool *p, int i, uint64_t now)
 		log_err("workers: fork: %m");
 		close(sv[0]);
 		close(sv[1]);
+		free(batch);
 		return -errno;
 	}
 	if (pid == 0) {
@@ -78,7 +87,7 @@ static int start_worker(struct pool *p, int i, uint64_t now)
 		_exit(worker_run(&p->conf->xfer, sv[1], p->ch->rootfd));
 	}
 	close(sv[1]);
-	p->wk[i] = (struct wproc){ .pid = pid, .ctl = sv[0], .started_us = now };
+	p->wk[i] = (struct wproc){ .pid = pid, .ctl = sv[0], .started_us = now, .batch = batch };
 	*wk_pfd(p, i) = (struct pollfd){ .fd = sv[0], .events = POLLIN };
 	return 0;
 }
@@ -147,6 +156,23 @@ static int pick_worker(struct pool *p, unsigned fds)
 	return -1;
 }
 
+/*
+ * Send worker i's batch of handoffs: 0, or -errno with the batch kept.
+ * A full queue (-EAGAIN) has the worker polled for room; a worker that
+ * is gone (-EPIPE) is reaped soon, and its batch dropped then.
+ */
+static int send_batch(struct pool *p, int i)
+{
+	int r = worker_batch_send(p->wk[i].ctl, p->wk[i].batch);
+	struct pollfd *pfd = wk_pfd(p, i);
+
+	if (pfd->fd >= 0)
+		pfd->events = POLLIN | (r == -EAGAIN ? POLLOUT : 0);
+	if (r < 0 && r != -EAGAIN)
+		log_warn("handoff to worker %ld: %s", (long)p->wk[i].pid, strerror(-r));
+	return r;
+}
+
 /* A worker's transfer ended, with its report, or without one (NULL): the
  * worker died with it. */
 static void forget_transfer(struct pool *p, uint32_t id, const struct xfer_report *r, bool more)
@@ -210,6 +236,9 @@ void pool_lost(struct pool *p, int i, int status, uint64_t now)
 	bool told = p->ch->cut && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
 	read_done(p, i, now);
+	/* Handoffs it never got: their ports are free for the ERROR too. */
+	if (w->batch)
+		worker_batch_drop(w->batch);
 	for (unsigned k = 0; k < p->conf->max_transfers; k++) {
 		if (p->wx[k].worker != i)
 			continue;
@@ -241,6 +270,7 @@ void pool_lost(struct pool *p, int i, int status, uint64_t now)
 		p->respawn_us = now + RESPAWN_DELAY_US;
 	else if (!w->retiring && !p->respawn_us)
 		p->respawn_us = now;
+	free(w->batch);
 	*w = (struct wproc){ .ctl = -1 };
 	p->count->status_dirty = true;
 }
@@ -266,8 +296,17 @@ void pool_retire(struct pool *p, uint64_t now)
 		return;
 	}
 	for (int i = 0; i < POOL_SLOTS; i++) {
+		struct worker_batch *b = p->wk[i].batch;
+
 		if (!p->wk[i].pid || p->wk[i].retiring)
 			continue;
+		/* What it could not take now never reaches it: those
+		 * clients ask again. */
+		if (send_batch(p, i) < 0) {
+			for (unsigned k = 0; k < b->n; k++)
+				forget_transfer(p, b->id[k], NULL, false);
+			worker_batch_drop(b);
+		}
 		p->wk[i].retiring = true;
 		shutdown(p->wk[i].ctl, SHUT_WR);	/* end of file: take no more */
 	}
@@ -290,10 +329,14 @@ int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size
 	if (sock < 0)
 		return sock;
 	id = p->wx_free[p->wx_nfree - 1];
-	r = worker_handoff(p->wk[w].ctl, id, sock, req, len, peer);
-	close(sock);
+	/* Sent with the others of this pass (pool_flush), or now when
+	 * their message is full. */
+	r = worker_batch_add(p->wk[w].batch, id, sock, req, len, peer);
+	if (r == -ENOSPC && send_batch(p, w) == 0)
+		r = worker_batch_add(p->wk[w].batch, id, sock, req, len, peer);
 	if (r < 0) {
-		if (r != -EAGAIN)
+		close(sock);
+		if (r == -EMSGSIZE)
 			log_warn("handoff to worker %ld: %s", (long)p->wk[w].pid, strerror(-r));
 		return -EAGAIN;
 	}
@@ -306,11 +349,20 @@ int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size
 	return 0;
 }
 
+void pool_flush(struct pool *p)
+{
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (p->wk[i].pid && p->wk[i].batch && p->wk[i].batch->n)
+			(void)send_batch(p, i);
+}
+
 /* Closing a worker's control socket is a hangup for it. */
 void pool_close(struct pool *p)
 {
 	for (int i = 0; i < POOL_SLOTS; i++)
 		if (p->wk[i].pid && p->wk[i].ctl >= 0) {
+			if (p->wk[i].batch)
+				worker_batch_drop(p->wk[i].batch);
 			close(p->wk[i].ctl);
 			p->wk[i].ctl = -1;
 			*wk_pfd(p, i) = (struct pollfd){ .fd = -1 };

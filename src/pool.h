@@ -32,6 +32,7 @@ struct wproc {
 	unsigned fds;			/* descriptors its transfers may hold */
 	bool retiring;			/* takes no more (SIGHUP) */
 	bool extra;			/* started while the others were full */
+	struct worker_batch *batch;	/* handoffs not sent yet (pool_flush) */
 	uint64_t started_us;
 };
 
@@ -79,6 +80,10 @@ void pool_fill(struct pool *p, uint64_t now);
  * try again later). */
 int pool_spawn(struct pool *p, const struct peer_key *key, const void *req, size_t len,
 	       const union sockaddr_any *peer, union sockaddr_any *local);
+
+/* Send the handoffs of this pass, before the dispatcher waits again; a
+ * worker whose queue is full is polled for room. */
+void pool_flush(struct pool *p);
 
 /* After poll(): read the done messages of the workers that have some. */
 void pool_read(struct pool *p, uint64_t now);

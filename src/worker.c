@@ -46,7 +46,7 @@
 
 #define EVENTS_MAX 256
 #define DONE_MAX 128
-/* Handoffs taken before serving sockets again.  A new transfer's first
+/* Handoffs taken before serving sockets again (whole messages).  A new transfer's first
  * reply comes before more data for the running ones: its client times
  * its request, and in a boot storm thousands of running transfers are
  * ready at once, so the control socket's turn in the ready list comes
@@ -93,26 +93,52 @@ struct worker {
 	bool shown_retiring;
 };
 
-int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
-		   const union sockaddr_any *peer)
+int worker_batch_add(struct worker_batch *b, uint32_t id, int sock, const void *req, size_t len,
+		     const union sockaddr_any *peer)
 {
 	struct worker_handoff h = { .id = id, .len = (uint32_t)len, .peer = *peer };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)req, len } };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctlbuf;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2,
-			     .msg_control = ctlbuf.buf, .msg_controllen = sizeof(ctlbuf.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
 	if (len > WORKER_REQUEST_MAX)
 		return -EMSGSIZE;
+	if (b->n == WORKER_BATCH || b->len + sizeof(h) + len > sizeof(b->buf))
+		return -ENOSPC;
+	memcpy(b->buf + b->len, &h, sizeof(h));
+	memcpy(b->buf + b->len + sizeof(h), req, len);
+	b->len += sizeof(h) + len;
+	b->id[b->n] = id;
+	b->fd[b->n++] = sock;
+	return 0;
+}
+
+void worker_batch_drop(struct worker_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		close(b->fd[i]);
+	b->n = 0;
+	b->len = 0;
+}
+
+int worker_batch_send(int ctl, struct worker_batch *b)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * WORKER_BATCH)];
+		struct cmsghdr align;
+	} ctlbuf;
+	struct iovec iov = { b->buf, b->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctlbuf.buf,
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * b->n) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	if (b->n == 0)
+		return 0;
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &sock, sizeof(int));
-	return sendmsg(ctl, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * b->n);
+	memcpy(CMSG_DATA(cm), b->fd, sizeof(int) * b->n);
+	if (sendmsg(ctl, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return -errno;
+	worker_batch_drop(b);	/* the worker has its own copies */
+	return 0;
 }
 
 /* ---- The deadline heap ------------------------------------------------ */
@@ -386,22 +412,56 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	watch_room(w, x);
 }
 
+/* The handoffs of one message (worker.h): each record with the next
+ * socket.  A record without one (the kernel drops what our descriptor
+ * table has no room for) is reported failed, so the dispatcher frees its
+ * slot; its client asks again. */
+static unsigned take_batch(struct worker *w, const uint8_t *buf, size_t n, const int *fds, unsigned nfd)
+{
+	size_t off = 0;
+	unsigned used = 0, taken = 0;
+
+	while (n - off >= sizeof(struct worker_handoff)) {
+		struct worker_handoff h;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.len > n - off - sizeof(h))
+			break;
+		if (w->ndone == DONE_MAX)
+			flush_done(w);
+		if (used < nfd) {
+			start(w, &h, buf + off + sizeof(h), fds[used++]);
+		} else {
+			struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
+
+			log_err("worker: a handoff came without its socket");
+			add_done(w, h.id, &r, 0);
+		}
+		off += sizeof(h) + h.len;
+		taken++;
+	}
+	if (off != n)
+		log_err("worker: malformed handoff dropped");
+	while (used < nfd)
+		close(fds[used++]);
+	return taken;
+}
+
 /* Take the transfers the dispatcher handed over. */
 static void take_handoffs(struct worker *w)
 {
-	static uint8_t buf[sizeof(struct worker_handoff) + WORKER_REQUEST_MAX];
+	static uint8_t buf[WORKER_BATCH_BYTES];
 
-	for (int k = 0; k < CTL_PER_WAKE; k++) {
+	for (unsigned k = 0; k < CTL_PER_WAKE;) {
 		union {
-			char buf[CMSG_SPACE(sizeof(int))];
+			char buf[CMSG_SPACE(sizeof(int) * WORKER_BATCH)];
 			struct cmsghdr align;
 		} ctlbuf;
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = ctlbuf.buf, .msg_controllen = sizeof(ctlbuf.buf) };
-		struct cmsghdr *cm;
-		struct worker_handoff h;
-		int sock = -1;
+		int fds[WORKER_BATCH];
+		unsigned nfd = 0;
 		ssize_t n = recvmsg(w->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -415,20 +475,23 @@ static void take_handoffs(struct worker *w)
 		}
 		if (n < 0)
 			return;
-		cm = CMSG_FIRSTHDR(&mh);
-		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&sock, CMSG_DATA(cm), sizeof(int));
-		memcpy(&h, buf, sizeof(h));
-		if (sock < 0 || (size_t)n < sizeof(h) || h.len != (size_t)n - sizeof(h)) {
-			log_err("worker: malformed handoff dropped");
-			if (sock >= 0)
-				close(sock);
-			continue;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			size_t k2;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			k2 = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t j = 0; j < k2; j++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cm) + j * sizeof(int), sizeof(int));
+				if (nfd < WORKER_BATCH)
+					fds[nfd++] = fd;
+				else
+					close(fd);
+			}
 		}
-		if (w->ndone == DONE_MAX)
-			flush_done(w);
-		start(w, &h, buf + sizeof(h), sock);
+		k += take_batch(w, buf, (size_t)n, fds, nfd);
 	}
 }
 

@@ -3,10 +3,13 @@
  *
  * The dispatcher and each worker share a SOCK_SEQPACKET socket pair.
  *
- * Dispatcher -> worker, one message per transfer: struct worker_handoff
- * followed by the request's bytes, with the transfer socket (bound to
- * the request's local address and connected to the client) attached as
- * SCM_RIGHTS.  The worker owns the socket from then on.
+ * Dispatcher -> worker: messages of up to WORKER_BATCH handoffs, each a
+ * struct worker_handoff followed by the request's bytes, with their
+ * transfer sockets (bound to the request's local address and connected
+ * to the client) attached as SCM_RIGHTS in the same order.  The worker
+ * owns the sockets from then on.  One message for all the requests the
+ * dispatcher admitted in a pass: in a storm, two system calls less a
+ * transfer.
  *
  * Worker -> dispatcher: arrays of struct worker_done, one entry per
  * transfer that has ended (or was replaced on its socket), with its report (report.h, encoded), so the
@@ -41,10 +44,31 @@ struct worker_done {
 	uint8_t report[REPORT_SIZE];	/* report_encode() */
 };
 
-/* Hand a transfer to the worker on ctl without blocking.  Returns 0 or
- * -errno (-EAGAIN: the worker's queue is full). */
-int worker_handoff(int ctl, uint32_t id, int sock, const void *req, size_t len,
-		   const union sockaddr_any *peer);
+#define WORKER_BATCH 32			/* handoffs in one message, at most */
+#define WORKER_BATCH_BYTES (64u << 10)	/* ... and bytes */
+
+/* Handoffs not sent yet, and their sockets. */
+struct worker_batch {
+	unsigned n;
+	size_t len;			/* bytes in buf */
+	uint32_t id[WORKER_BATCH];
+	int fd[WORKER_BATCH];
+	uint8_t buf[WORKER_BATCH_BYTES];
+};
+
+/* Add a transfer to the batch; its socket stays open until the batch is
+ * sent or dropped.  Returns 0, -ENOSPC (full: send it first), or
+ * -EMSGSIZE (a request larger than WORKER_REQUEST_MAX). */
+int worker_batch_add(struct worker_batch *b, uint32_t id, int sock, const void *req, size_t len,
+		     const union sockaddr_any *peer);
+
+/* Send the batch to the worker on ctl without blocking, and close its
+ * sockets.  Returns 0 (also when empty) or -errno (-EAGAIN: the
+ * worker's queue is full; the batch is kept). */
+int worker_batch_send(int ctl, struct worker_batch *b);
+
+/* Close the batch's sockets, unsent. */
+void worker_batch_drop(struct worker_batch *b);
 
 /*
  * Run transfers handed over on ctl until the dispatcher closes its end and

@@ -181,7 +181,16 @@ static void forget_transfer(struct pool *p, uint32_t id, const struct xfer_repor
 
 	/* more: a new request replaced the transfer, which goes on. */
 	if (!more) {
-		p->wk[x->worker].fds -= x->fds;
+		struct wproc *w = &p->wk[x->worker];
+
+		w->fds -= x->fds;
+		/* An extra worker leaves with its last transfer: the storm
+		 * that needed it is over (another starts one again). */
+		if (w->extra && w->fds == 0 && !w->retiring && w->ctl >= 0) {
+			log_info("worker %ld retires: the others have room again", (long)w->pid);
+			w->retiring = true;
+			shutdown(w->ctl, SHUT_WR);
+		}
 		x->worker = -1;
 		p->wx_free[p->wx_nfree++] = id;
 		peers_remove_pid(p->live, (pid_t)id);

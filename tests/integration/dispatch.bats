@@ -222,6 +222,40 @@ limited_daemon() {
 	snow_count_is "$SERVER_PID" 1
 }
 
+@test "max-transfers auto: a worker that is full has another one started for the next request, which is served" {
+	need_cmd setpriv
+	need_cmd prlimit
+	need_cmd taskset
+	copy_demo
+	make_file f 100000
+	# (50 - 16) / 2 = 17 downloads a worker; up to three more may start.
+	SNOW_OWLD=$(limited_daemon 50) start_server -v
+	wait_log "max-transfers auto: 68"
+	wait_for 5 snow_count_is "$SERVER_PID" 1
+	local i pids=()
+	for i in $(seq 17); do
+		tftp_raw --hold 4 req rrq f octet >"$BATS_TEST_TMPDIR/d$i" &
+		pids+=($!)
+	done
+	wait_for 5 children_are 17
+	snow_count_is "$SERVER_PID" 1
+	# The 18th finds the first worker full: a second one serves it.
+	run tftp_raw -t 2 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait_log "worker [0-9]+ started: the others are full"
+	local extra
+	extra=$(sed -n 's/.*worker \([0-9]*\) started: the others are full.*/\1/p' "$SERVER_LOG")
+	wait_log "snow-owld\[$extra\]: .*file=\"hello.txt\""
+	wait "${pids[@]}"
+	for i in $(seq 17); do
+		grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/d$i"
+	done
+	# Its last transfer ended: the extra worker leaves, the first stays.
+	wait_log "worker [0-9]+ retires: the others have room again"
+	wait_for 10 snow_count_is "$SERVER_PID" 1
+	assert_serves_hello
+}
+
 @test "descriptor limit: in 34 descriptors a worker holds nine downloads or six uploads, and the rest wait" {
 	need_cmd setpriv
 	need_cmd prlimit

@@ -92,20 +92,31 @@ static int start_worker(struct pool *p, int i, uint64_t now)
 	return 0;
 }
 
-void pool_fill(struct pool *p, uint64_t now)
+/* Workers that take transfers: those of --workers, or the extra ones. */
+static unsigned running(const struct pool *p, bool extra)
 {
-	unsigned active = 0;
+	unsigned n = 0;
 
 	for (int i = 0; i < POOL_SLOTS; i++)
-		if (p->wk[i].pid && !p->wk[i].retiring && !p->wk[i].extra)
-			active++;
-	for (int i = 0; i < POOL_SLOTS && active < p->conf->workers; i++) {
-		if (p->wk[i].pid)
-			continue;
-		if (start_worker(p, i, now) < 0)
+		if (p->wk[i].pid && !p->wk[i].retiring && p->wk[i].extra == extra)
+			n++;
+	return n;
+}
+
+/* A worker started in a free slot: the slot, or -1. */
+static int start_free(struct pool *p, uint64_t now)
+{
+	for (int i = 0; i < POOL_SLOTS; i++)
+		if (!p->wk[i].pid)
+			return start_worker(p, i, now) < 0 ? -1 : i;
+	return -1;
+}
+
+void pool_fill(struct pool *p, uint64_t now)
+{
+	for (unsigned n = running(p, false); n < p->conf->workers; n++)
+		if (start_free(p, now) < 0)
 			break;
-		active++;
-	}
 }
 
 /* The least loaded of the workers (extra ones or not) that take
@@ -136,24 +147,14 @@ static int pick_among(const struct pool *p, unsigned fds, bool extra)
 static int pick_worker(struct pool *p, unsigned fds)
 {
 	int w = pick_among(p, fds, false);
-	unsigned extra = 0;
 
 	if (w >= 0 || (w = pick_among(p, fds, true)) >= 0)
 		return w;
-	for (int i = 0; i < POOL_SLOTS; i++)
-		if (p->wk[i].pid && p->wk[i].extra && !p->wk[i].retiring)
-			extra++;
-	if (extra >= p->conf->workers_extra)
+	if (running(p, true) >= p->conf->workers_extra || (w = start_free(p, xfer_now_us())) < 0)
 		return -1;
-	for (int i = 0; i < POOL_SLOTS; i++)
-		if (!p->wk[i].pid) {
-			if (start_worker(p, i, xfer_now_us()) < 0)
-				return -1;
-			p->wk[i].extra = true;
-			log_info("worker %ld started: the others are full", (long)p->wk[i].pid);
-			return i;
-		}
-	return -1;
+	p->wk[w].extra = true;
+	log_info("worker %ld started: the others are full", (long)p->wk[w].pid);
+	return w;
 }
 
 /*

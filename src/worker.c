@@ -46,13 +46,13 @@
 
 #define EVENTS_MAX 256
 #define DONE_MAX 128
-/* Handoffs taken before serving sockets again (whole messages).  A new transfer's first
- * reply comes before more data for the running ones: its client times
- * its request, and in a boot storm thousands of running transfers are
- * ready at once, so the control socket's turn in the ready list comes
- * seldom (64 a turn: 2560 new transfers a second for two workers, and
- * a third of 10,000 clients resent their request).  Starting one costs
- * about as much as serving one window. */
+/* Handoffs taken before serving sockets again (whole messages).  A new
+ * transfer's first reply comes before more data for the running ones:
+ * its client times its request, and in a boot storm thousands of running
+ * transfers are ready at once, so the control socket's turn in the ready
+ * list comes seldom (64 a turn: 2560 new transfers a second for two
+ * workers, and a third of 10,000 clients resent their request).
+ * Starting one costs about as much as serving one window. */
 #define CTL_PER_WAKE 1024
 
 struct wx {
@@ -368,6 +368,14 @@ static void settle(struct worker *w, struct wx *x, uint64_t now)
 		(void)heap_push(w, x);
 }
 
+/* A handoff that cannot run: the dispatcher frees its slot. */
+static void handoff_failed(struct worker *w, uint32_t id)
+{
+	struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
+
+	add_done(w, id, &r, 0);
+}
+
 static void start(struct worker *w, const struct worker_handoff *h, const uint8_t *req, int sock)
 {
 	struct wx *x = malloc(sizeof(*x));
@@ -376,19 +384,10 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 
 	heap_grown();
 
-	if (!x) {
-		struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
-
-		close(sock);
-		add_done(w, h->id, &r, 0);
-		return;
-	}
-	if (live_add(w, x) < 0) {
-		struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
-
+	if (!x || live_add(w, x) < 0) {
 		free(x);
 		close(sock);
-		add_done(w, h->id, &r, 0);
+		handoff_failed(w, h->id);
 		return;
 	}
 	w->ntransfers++;
@@ -432,10 +431,8 @@ static unsigned take_batch(struct worker *w, const uint8_t *buf, size_t n, const
 		if (used < nfd) {
 			start(w, &h, buf + off + sizeof(h), fds[used++]);
 		} else {
-			struct xfer_report r = { .pid = (uint32_t)log_pid(), .op = OP_RRQ, .outcome = XO_FAILED };
-
 			log_err("worker: a handoff came without its socket");
-			add_done(w, h.id, &r, 0);
+			handoff_failed(w, h.id);
 		}
 		off += sizeof(h) + h.len;
 		taken++;

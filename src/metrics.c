@@ -38,6 +38,7 @@ void metrics_account(struct metrics *m, const struct xfer_report *r)
 		m->refusals[op][r->error]++;
 	m->bytes[op] += r->bytes;
 	m->retransmits[op] += r->retransmits;
+	m->held[op] += r->held;
 	while (b < METRICS_BUCKETS && r->duration_us > metrics_bucket_us[b])
 		b++;
 	if (b < METRICS_BUCKETS)
@@ -153,6 +154,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char
 	put(&t, "snowowl_received_bytes_total %" PRIu64 "\n", m->bytes[1]);
 	head(&t, "snowowl_retransmits_total", "counter", "Packets sent again, by request.");
 	per_op(&t, "snowowl_retransmits_total", m->retransmits);
+	head(&t, "snowowl_timeouts_held_total", "counter",
+	     "Timeouts that sent nothing: the worker's queue was silent, and another transfer's resend probed it.");
+	per_op(&t, "snowowl_timeouts_held_total", m->held);
 	head(&t, "snowowl_transfers_lost_total", "counter",
 	     "Transfer processes that ended without a report (killed, or no sandbox).");
 	put(&t, "snowowl_transfers_lost_total %" PRIu64 "\n", m->lost);

@@ -26,6 +26,7 @@ struct metrics {
 	uint64_t refusals[METRICS_OPS][METRICS_CODES];	/* by op and error code */
 	uint64_t bytes[METRICS_OPS];			/* sent (RRQ), received (WRQ) */
 	uint64_t retransmits[METRICS_OPS];
+	uint64_t held[METRICS_OPS];			/* timeouts held back */
 	/* Durations: per bucket (not cumulative), the rest past the last
 	 * bound is count minus their sum. */
 	uint64_t bucket[METRICS_OPS][METRICS_BUCKETS];

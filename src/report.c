@@ -33,7 +33,7 @@ void report_encode(const struct xfer_report *r, uint8_t *buf)
 	put_le(buf + 4, r->error, 2);
 	put_le(buf + 6, 0, 2);
 	put_le(buf + 8, r->pid, 4);
-	put_le(buf + 12, 0, 4);
+	put_le(buf + 12, r->held, 4);
 	put_le(buf + 16, r->bytes, 8);
 	put_le(buf + 24, r->duration_us, 8);
 	put_le(buf + 32, r->retransmits, 8);
@@ -45,12 +45,13 @@ int report_decode(const uint8_t *buf, size_t len, struct xfer_report *r)
 		return -EINVAL;
 	if ((buf[1] != OP_RRQ && buf[1] != OP_WRQ) || buf[2] == XO_NONE || buf[2] >= XO_MAX)
 		return -EINVAL;
-	if (buf[3] || get_le(buf + 4, 2) > ERR_OPTION || get_le(buf + 6, 2) || get_le(buf + 12, 4))
+	if (buf[3] || get_le(buf + 4, 2) > ERR_OPTION || get_le(buf + 6, 2))
 		return -EINVAL;
 	r->op = buf[1];
 	r->outcome = buf[2];
 	r->error = (uint16_t)get_le(buf + 4, 2);
 	r->pid = (uint32_t)get_le(buf + 8, 4);
+	r->held = (uint32_t)get_le(buf + 12, 4);
 	r->bytes = get_le(buf + 16, 8);
 	r->duration_us = get_le(buf + 24, 8);
 	r->retransmits = get_le(buf + 32, 8);

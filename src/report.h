@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REPORT_VERSION 1
+#define REPORT_VERSION 2
 #define REPORT_SIZE 40		/* bytes on the socket */
 
 /* How a transfer ended: the engine sets it (xfer.h), the report carries
@@ -59,10 +59,12 @@ struct xfer_report {
 	uint64_t bytes;			/* file bytes moved */
 	uint64_t duration_us;
 	uint64_t retransmits;
+	uint32_t held;			/* timeouts held back (sess_on_timeout), at most
+					 * UINT32_MAX */
 };
 
 /* Fixed little-endian layout: version, op, outcome, 0 (8 bits), error,
- * 0 (16 bits), pid, 0 (32 bits), bytes, duration_us, retransmits.  buf
+ * 0 (16 bits), pid, held (32 bits), bytes, duration_us, retransmits.  buf
  * holds REPORT_SIZE bytes. */
 void report_encode(const struct xfer_report *r, uint8_t *buf);
 

@@ -16,6 +16,24 @@
 static uint64_t seed_us, seed_at_us;
 
 /*
+ * What the sessions of this process sent and had answered, for telling a
+ * queue from a loss (sess_on_timeout): the latest first send, whose it
+ * was, the latest by any other session, the latest that an answer came
+ * for, and the session whose resend probes a silent queue: when its
+ * packet first went out, plus its reordering window (an answer past that
+ * ends the probe), and the prober's next timeout (then another session's
+ * timer may probe in its place, should the prober's peer be gone).
+ */
+static struct {
+	uint64_t sent_us;
+	const struct session *sender;
+	uint64_t other_us;
+	uint64_t answered_us;
+	const struct session *prober;
+	uint64_t probe_us, probe_until_us;
+} shared;
+
+/*
  * The core's invariants, checked after every event in the sanitizer and
  * fuzzing builds and in test_session; a broken one aborts with its text.
  * Other builds leave them out: a worker that aborted would end all of
@@ -68,9 +86,30 @@ uint64_t sess_timeout_us(const struct session *s)
 	return s->fixed_us ? s->fixed_us : rto_current(&s->rto);
 }
 
+void sess_shared_reset(void)
+{
+	memset(&shared, 0, sizeof(shared));
+}
+
+void sess_sent(struct session *s, uint64_t now)
+{
+	s->first_sent_us = now;
+	if (shared.sender != s) {
+		shared.other_us = shared.sent_us;
+		shared.sender = s;
+	}
+	shared.sent_us = now;
+}
+
 /* The transfer moved forward: measure, reset the backoff and the tries. */
 static void progress(struct session *s, uint64_t now)
 {
+	/* An answer to what went out then, or (a window answered in part)
+	 * to something before it. */
+	if (s->first_sent_us > shared.answered_us)
+		shared.answered_us = s->first_sent_us;
+	if (shared.prober == s)
+		shared.prober = NULL;
 	if (s->probe_valid) {
 		rto_sample(&s->rto, now - s->probe_us);
 		if (s->rto.base_us > sess_seed_us(now)) {
@@ -219,8 +258,47 @@ bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now
 
 /* ---- Timer ---- */
 
+/*
+ * The timer of a session that shares its process's queue expired: is the
+ * silence the queue's?  Other sessions sent since this one's packet (in
+ * the same pass or later), and nothing that went out more than a round
+ * trip after it was answered, for any of them: the clients of a worker
+ * answer roughly in the order they were sent to, but only roughly, since
+ * a client (or the one process behind many) takes them in its own order.
+ *
+ * In a storm the worker and its clients serve thousands of transfers in
+ * turn, and the round trip is mostly the wait for that turn.  When the
+ * wait grows at once (a burst of new transfers, a client that stalls),
+ * the timers set from the old one fire together, and each of their
+ * resends is needless.  So in a silent queue one resend probes, and the
+ * others' timeouts send nothing: they back off as if they had resent,
+ * until the queue answers past the probe's packet, or the probe's time
+ * is over and the next timer to expire probes in turn (the path was lost
+ * as a whole: one resend a timeout tells when it is back).  A packet lost
+ * on its own is told apart as RACK (RFC 8985) does, with a round trip for
+ * the reordering window: something sent after it was answered, so its
+ * timer resends as usual.  Every session still gives up after as many
+ * timeouts as before.
+ */
+static bool silent_queue(const struct session *s)
+{
+	uint64_t others = shared.sender != s ? shared.sent_us : shared.other_us;
+
+	return s->shares_queue && !s->fixed_us && s->first_sent_us && others >= s->first_sent_us &&
+	       shared.answered_us <= s->first_sent_us + s->rto.srtt_us;
+}
+
+/* Another session's resend probes the silent queue, unanswered yet. */
+static bool probed(const struct session *s, uint64_t now)
+{
+	return shared.prober && shared.prober != s && shared.answered_us <= shared.probe_us &&
+	       now < shared.probe_until_us;
+}
+
 enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 {
+	bool silent;
+
 	if (now < s->deadline_us)
 		return SESS_T_NONE;
 	if (s->dally) {
@@ -231,7 +309,17 @@ enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 	 * progress (duplicates from a confused peer do not count). */
 	if (++s->tries > s->max_retries || (s->giveup_us && now - s->progress_us >= s->giveup_us)) {
 		s->deadline_us = UINT64_MAX;
+		if (shared.prober == s)
+			shared.prober = NULL;
 		return SESS_T_GIVEUP;
+	}
+	silent = silent_queue(s);
+	if (silent && probed(s, now)) {
+		rto_backoff(&s->rto);
+		s->held++;
+		sess_arm(s, now);
+		check(s);
+		return SESS_T_NONE;
 	}
 	/* Exponential backoff (unused where the timeout is fixed), and a
 	 * note for telling later whether this resend was needed. */
@@ -241,6 +329,11 @@ enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 	if (s->quiet_after && !s->verified && s->tries > s->quiet_after) {
 		sess_arm(s, now);
 		return SESS_T_NONE;
+	}
+	if (silent) {
+		shared.prober = s;
+		shared.probe_us = s->first_sent_us + s->rto.srtt_us;
+		shared.probe_until_us = now + sess_timeout_us(s);
 	}
 	s->probe_valid = false;
 	check(s);

@@ -34,12 +34,16 @@ struct session {
 	uint64_t giveup_us;		/* ... or this long without progress; 0: no limit */
 	unsigned quiet_after;		/* resends to an unverified peer; 0: no limit */
 	bool verified;			/* the peer has answered on the transfer's port */
+	bool shares_queue;		/* waits in one queue with this process's other
+					 * sessions (sess_on_timeout); a server's, not a
+					 * client's: its peers are one machine each */
 
 	/* Timers, in microseconds of the caller's clock. */
 	struct rto rto;
 	bool probe_valid;		/* the packet being timed went out once (Karn) */
 	uint64_t probe_us;		/* when it was sent */
 	uint64_t first_sent_us;		/* when the last new packet first went out */
+	uint64_t held;			/* timeouts that sent nothing (the queue's) */
 	unsigned tries;			/* timeouts since the last progress */
 	uint64_t deadline_us;		/* UINT64_MAX: none */
 	uint64_t progress_us;		/* the last move forward */
@@ -87,12 +91,23 @@ uint64_t sess_seed_us(uint64_t now);
 uint64_t sess_timeout_us(const struct session *s);
 static inline void sess_arm(struct session *s, uint64_t now) { s->deadline_us = now + sess_timeout_us(s); }
 
+/*
+ * Something went out for the first time now, untimed (an OACK, whose
+ * answer may come after the client's own timer): the timer waits for its
+ * answer.
+ */
+void sess_sent(struct session *s, uint64_t now);
+
 /* Something went out for the first time now: time its answer. */
 static inline void sess_probe(struct session *s, uint64_t now)
 {
-	s->probe_us = s->first_sent_us = now;
+	sess_sent(s, now);
+	s->probe_us = now;
 	s->probe_valid = true;
 }
+
+/* Forget what this process's sessions sent and had answered (tests). */
+void sess_shared_reset(void);
 
 /* ---- Sender ---- */
 

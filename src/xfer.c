@@ -745,6 +745,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	t->s.max_retries = conf->max_retries;
 	t->s.giveup_us = conf->giveup_us;
 	t->s.quiet_after = XFER_UNVERIFIED_RESENDS;
+	t->s.shares_queue = true;	/* a worker's transfers wait in one queue */
 	t->opt.blksize = OPT_BLKSIZE_DEFAULT;
 	t->opt.windowsize = 1;
 	netascii_enc_init(&t->enc);
@@ -813,6 +814,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 		t->state = XS_OACK;
 		t->s.opening = t->op == OP_RRQ;
 		send_oack(t);
+		sess_sent(&t->s, now);
 		arm(t, now);
 	} else if (t->op == OP_RRQ) {
 		t->state = XS_SEND;
@@ -820,6 +822,7 @@ int xfer_start(struct transfer *t, const struct xfer_conf *conf, int sock, int r
 	} else {
 		t->state = XS_RECV;
 		send_ack(t, 0);
+		sess_sent(&t->s, now);
 		arm(t, now);
 	}
 	return xfer_done(t) ? -1 : 0;
@@ -1074,6 +1077,7 @@ void xfer_report(const struct transfer *t, uint64_t now, struct xfer_report *r)
 	r->bytes = t->bytes;
 	r->duration_us = duration_us(t, now);
 	r->retransmits = t->s.retransmits;
+	r->held = t->s.held > UINT32_MAX ? UINT32_MAX : (uint32_t)t->s.held;
 }
 
 void xfer_title(const struct transfer *t, char *buf, size_t size)

@@ -97,3 +97,29 @@ PY
 	wait_log 'file="hello.txt" .*outcome=complete'
 	[[ $(log_count 'file="hello.txt"') -eq 1 ]]
 }
+
+@test "clients that all stall at once: one resend probes for each worker, the other timeouts send nothing" {
+	make_file big $((2 * 1024 * 1024))
+	local m=$BATS_TEST_TMPDIR/m.prom rtx held
+	start_server --metrics "$m" --metrics-interval 1
+	"$SNOW_OWL" bench -q -c 200 -n 200 -b 1468 -t 2 --verify-file "$ROOT/big" \
+		"tftp://127.0.0.1:$PORT/big" >"$BATS_TEST_TMPDIR/out" &
+	local bench=$!
+	# Mid-transfer, the one process behind all 200 clients stops for
+	# 0.4 s: every timer expires, with nothing lost.
+	sleep 0.5
+	kill -STOP "$bench"
+	sleep 0.4
+	kill -CONT "$bench"
+	wait "$bench"
+	cat "$BATS_TEST_TMPDIR/out"
+	[[ $(tail -1 "$BATS_TEST_TMPDIR/out") == "sessions=200 completed=200 failed=0 "*" verify_failed=0" ]]
+	wait_for 10 log_count_is 'file="big" .*outcome=complete' 200
+	sleep 1.2	# the next metrics write
+	rtx=$(awk '$1 == "snowowl_retransmits_total{op=\"rrq\"}" { print $2 }' "$m")
+	held=$(awk '$1 == "snowowl_timeouts_held_total{op=\"rrq\"}" { print $2 }' "$m")
+	echo "retransmits $rtx, timeouts held $held" >&2
+	# Without the queue's view, each of the 200 resends at least once.
+	[[ $held -ge 100 ]]
+	[[ $rtx -le 20 ]]
+}

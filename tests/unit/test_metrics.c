@@ -21,7 +21,7 @@ static void account(struct metrics *m, unsigned op, unsigned outcome, unsigned e
 {
 	struct xfer_report r = { .pid = 1, .op = (uint8_t)op, .outcome = (uint8_t)outcome,
 				 .error = (uint16_t)error, .bytes = bytes, .duration_us = us,
-				 .retransmits = 2 };
+				 .retransmits = 2, .held = 3 };
 
 	metrics_account(m, &r);
 }
@@ -117,6 +117,7 @@ static void test_counters(void)
 	is_int(value("snowowl_sent_bytes_total"), 1024, "bytes sent: RRQ only");
 	is_int(value("snowowl_received_bytes_total"), 845, "bytes received: WRQ, complete or not");
 	is_int(value("snowowl_retransmits_total{op=\"rrq\"}"), 12, "retransmits by op");
+	is_int(value("snowowl_timeouts_held_total{op=\"rrq\"}"), 18, "timeouts held back by op");
 	is_int(value("snowowl_transfers_lost_total"), 4, "lost");
 	is_int(value("snowowl_requests_denied_total{op=\"rrq\"}"), 5, "denied reads");
 	is_int(value("snowowl_requests_denied_total{op=\"wrq\"}"), 6, "denied writes");

@@ -592,8 +592,160 @@ static void test_timers(void)
 	is_int(s.deadline_us, 500000, "no backoff where the timeout is fixed");
 }
 
+/*
+ * A server's sessions share a queue.  Each starts as a receiver that sent
+ * its ACK 0 at `at` and waits for DATA 1, the answer (sess_sent and the
+ * DATA are the only events the shared state learns from).
+ */
+static void q_start(struct session *s, uint64_t at, bool shares)
+{
+	sess_init(s, 100000, 2000, 1000000, at);
+	s->max_retries = 5;
+	s->verified = true;
+	s->shares_queue = shares;
+	sess_ack_sent(s, 0);
+	sess_sent(s, at);
+	sess_arm(s, at);
+}
+
+static void q_answer(struct session *s, uint64_t at)
+{
+	uint64_t k = 0;
+
+	if (sess_on_data(s, 1, at, &k) == SESS_DATA_NEW)
+		sess_data_taken(s, k, false, at);
+}
+
+static enum sess_timer q_fire(struct session *s)
+{
+	enum sess_timer t = sess_on_timeout(s, s->deadline_us);
+
+	if (t == SESS_T_RESEND)
+		sess_resend_ack(s, s->deadline_us);
+	return t;
+}
+
+/* Timers in a shared queue: a silence all share is the queue's. */
+static void test_queue(void)
+{
+	struct session a, b, c, d;
+	uint64_t due;
+	unsigned n = 0;
+	enum sess_timer t;
+
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	is_int(q_fire(&a), SESS_T_RESEND, "alone: the timer resends");
+
+	/* a, then b and c, sent; nothing answered since a's packet. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 2000, true);
+	q_start(&c, 3000, true);
+	is_int(q_fire(&a), SESS_T_RESEND, "a silent queue: the first timer to expire resends, a probe");
+	due = b.deadline_us;
+	is_int(q_fire(&b), SESS_T_NONE, "another's, while the probe is unanswered: sends nothing");
+	ok(b.held == 1 && b.tries == 1 && b.retransmits == 0, "counted as a timeout held back (held %llu, tries %u)",
+	   (unsigned long long)b.held, b.tries);
+	is_int(b.deadline_us - due, 2 * 100000, "and backed off as if it had resent");
+	/* c's packet is answered: it went out after b's, so b's was lost. */
+	q_answer(&c, 5000);
+	is_int(q_fire(&b), SESS_T_RESEND, "something sent later was answered: b's packet is lost, resent");
+
+	/* The probe's own answer ends it; the next silent timer probes. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 2000, true);
+	q_start(&c, 3000, true);
+	q_start(&d, 4000, true);
+	is_int(q_fire(&a), SESS_T_RESEND, "a probes");
+	q_answer(&a, a.deadline_us + 1000);
+	is_int(q_fire(&b), SESS_T_RESEND, "answered, and nothing after it: b probes in turn");
+	is_int(q_fire(&c), SESS_T_NONE, "c waits for b's probe");
+
+	/* An answer to a packet sent at the same moment proves nothing. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 1000, true);
+	q_start(&c, 1500, true);
+	q_start(&d, 2000, true);
+	is_int(q_fire(&c), SESS_T_RESEND, "c probes");
+	q_answer(&b, 2500);
+	is_int(q_fire(&a), SESS_T_NONE, "b, sent with a, answered: a still waits for the probe");
+
+	/* Clients answer roughly in order: an answer to a packet sent less
+	 * than a round trip later proves nothing; one sent more does. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 1200, true);
+	q_start(&c, 4000, true);
+	q_start(&d, 9000, true);
+	a.rto.srtt_us = b.rto.srtt_us = 5000;
+	q_answer(&c, 9500);
+	is_int(q_fire(&a), SESS_T_RESEND, "c's answer, within a round trip of a's packet: a probes");
+	is_int(q_fire(&b), SESS_T_NONE, "and b waits for that probe");
+	b.rto.srtt_us = 1000;
+	is_int(q_fire(&b), SESS_T_RESEND, "with a round trip of 1 ms, c's answer shows b's packet lost");
+
+	/* A queue that never answers: every session gives up as before,
+	 * each timeout sending at most one resend for the queue. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 2000, true);
+	q_start(&c, 3000, true);
+	{
+		struct session *all[] = { &a, &b, &c };
+		unsigned sent[3] = { 0 }, live = 3;
+
+		while (live) {
+			unsigned k = 0;
+
+			for (unsigned i = 1; i < 3; i++)
+				if (all[i]->deadline_us < all[k]->deadline_us)
+					k = i;
+			t = q_fire(all[k]);
+			sent[k] += t == SESS_T_RESEND;
+			live -= t == SESS_T_GIVEUP;
+		}
+		ok(a.tries == 6 && b.tries == 6 && c.tries == 6, "all give up after 5 timeouts");
+		ok(sent[0] + sent[1] <= 6, "a and b resent %u times in all, not 10 (the probe passes between them)",
+		   sent[0] + sent[1]);
+		ok(sent[0] == 5 && sent[1] == 0, "a, the first to expire, probes each time; b waits (a %u, b %u)",
+		   sent[0], sent[1]);
+		is_int(sent[2], 5, "c, the last to send, has nothing after it to wait for: it resends each time");
+	}
+
+	/* A prober that goes away (its transfer ended): once its probe's
+	 * time is over, the next timer probes in its place. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 2000, true);
+	q_start(&c, 3000, true);
+	is_int(q_fire(&a), SESS_T_RESEND, "a probes, and is gone");
+	due = a.deadline_us;
+	is_int(q_fire(&b), SESS_T_NONE, "b waits for the probe");
+	ok(b.deadline_us > due, "until after the probe's time");
+	is_int(q_fire(&b), SESS_T_RESEND, "then b probes in its place");
+
+	/* Not in a shared queue (the client tool's sessions), or a timeout
+	 * the client fixed: every timer resends. */
+	sess_shared_reset();
+	q_start(&a, 1000, false);
+	q_start(&b, 2000, false);
+	q_fire(&a);
+	is_int(q_fire(&b), SESS_T_RESEND, "sessions that do not share a queue: each resends");
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 2000, true);
+	b.fixed_us = 100000;
+	q_fire(&a);
+	is_int(q_fire(&b), SESS_T_RESEND, "a fixed timeout (the timeout option): resends");
+	sess_shared_reset();
+}
+
 int main(void)
 {
+	test_queue();
 	test_stale_acks();
 	test_receiver();
 	test_timers();

@@ -18,20 +18,26 @@ static uint64_t seed_us, seed_at_us;
 /*
  * What the sessions of this process sent and had answered, for telling a
  * queue from a loss (sess_on_timeout): the latest first send, whose it
- * was, the latest by any other session, the latest that an answer came
- * for, and the session whose resend probes a silent queue: when its
- * packet first went out, plus its reordering window (an answer past that
- * ends the probe), and the prober's next timeout (then another session's
- * timer may probe in its place, should the prober's peer be gone).
+ * was, the latest by any other session; the latest first send that an
+ * answer came for (since the queue last fell silent), and when the
+ * latest answer came; and the session whose resend probes a silent
+ * queue, when that resend went out, and the prober's next timeout (then
+ * another session's timer may probe in its place, should the prober's
+ * peer be gone).
  */
 static struct {
 	uint64_t sent_us;
 	const struct session *sender;
 	uint64_t other_us;
 	uint64_t answered_us;
+	uint64_t answer_at_us;
 	const struct session *prober;
-	uint64_t probe_us, probe_until_us;
+	uint64_t probe_sent_us, probe_until_us;
 } shared;
+
+/* A queue that answered nothing for a round trip and this long is silent:
+ * the clock's granularity, as in the timeout (rto.c). */
+#define QUEUE_GRAIN_US 1000
 
 /*
  * The core's invariants, checked after every event in the sanitizer and
@@ -105,9 +111,14 @@ void sess_sent(struct session *s, uint64_t now)
 static void progress(struct session *s, uint64_t now)
 {
 	/* An answer to what went out then, or (a window answered in part)
-	 * to something before it. */
-	if (s->first_sent_us > shared.answered_us)
+	 * to something before it.  The first after a silence starts the
+	 * count anew: what the queue answered before it fell silent says
+	 * nothing about the order it answers in now (a client that stops
+	 * may have answered some late packets before some early ones). */
+	if (!shared.answer_at_us || now - shared.answer_at_us > s->rto.srtt_us + QUEUE_GRAIN_US ||
+	    s->first_sent_us > shared.answered_us)
 		shared.answered_us = s->first_sent_us;
+	shared.answer_at_us = now;
 	if (shared.prober == s)
 		shared.prober = NULL;
 	if (s->probe_valid) {
@@ -261,10 +272,11 @@ bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now
 /*
  * The timer of a session that shares its process's queue expired: is the
  * silence the queue's?  Other sessions sent since this one's packet (in
- * the same pass or later), and nothing that went out more than a round
- * trip after it was answered, for any of them: the clients of a worker
- * answer roughly in the order they were sent to, but only roughly, since
- * a client (or the one process behind many) takes them in its own order.
+ * the same pass or later), and either the queue answered nothing for a
+ * round trip, or nothing that went out more than a round trip after this
+ * packet was answered: the clients of a worker answer roughly in the
+ * order they were sent to, but only roughly, since a client (or the one
+ * process behind many) takes them in its own order.
  *
  * In a storm the worker and its clients serve thousands of transfers in
  * turn, and the round trip is mostly the wait for that turn.  When the
@@ -272,26 +284,31 @@ bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now
  * the timers set from the old one fire together, and each of their
  * resends is needless.  So in a silent queue one resend probes, and the
  * others' timeouts send nothing: they back off as if they had resent,
- * until the queue answers past the probe's packet, or the probe's time
- * is over and the next timer to expire probes in turn (the path was lost
- * as a whole: one resend a timeout tells when it is back).  A packet lost
- * on its own is told apart as RACK (RFC 8985) does, with a round trip for
- * the reordering window: something sent after it was answered, so its
- * timer resends as usual.  Every session still gives up after as many
- * timeouts as before.
+ * until an answer comes after the probe went out, or the probe's time is
+ * over and the next timer to expire probes in turn (the path was lost as
+ * a whole: one resend a timeout tells when it is back).  A packet lost
+ * on its own, while the queue goes on answering, is told apart as RACK
+ * (RFC 8985) does, with a round trip for the reordering window:
+ * something sent after it was answered, so its timer resends as usual.
+ * An answer that came before the queue fell silent proves no loss: the
+ * silence may have cut the client off halfway through its answers.
+ * Every session still gives up after as many timeouts as before.
  */
-static bool silent_queue(const struct session *s)
+static bool silent_queue(const struct session *s, uint64_t now)
 {
 	uint64_t others = shared.sender != s ? shared.sent_us : shared.other_us;
+	uint64_t window = s->rto.srtt_us + QUEUE_GRAIN_US;
 
-	return s->shares_queue && !s->fixed_us && s->first_sent_us && others >= s->first_sent_us &&
-	       shared.answered_us <= s->first_sent_us + s->rto.srtt_us;
+	if (!s->shares_queue || s->fixed_us || !s->first_sent_us || others < s->first_sent_us)
+		return false;
+	return shared.answered_us <= s->first_sent_us + s->rto.srtt_us ||
+	       !shared.answer_at_us || now - shared.answer_at_us >= window;
 }
 
 /* Another session's resend probes the silent queue, unanswered yet. */
 static bool probed(const struct session *s, uint64_t now)
 {
-	return shared.prober && shared.prober != s && shared.answered_us <= shared.probe_us &&
+	return shared.prober && shared.prober != s && shared.answer_at_us <= shared.probe_sent_us &&
 	       now < shared.probe_until_us;
 }
 
@@ -313,7 +330,7 @@ enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 			shared.prober = NULL;
 		return SESS_T_GIVEUP;
 	}
-	silent = silent_queue(s);
+	silent = silent_queue(s, now);
 	if (silent && probed(s, now)) {
 		rto_backoff(&s->rto);
 		s->held++;
@@ -332,7 +349,7 @@ enum sess_timer sess_on_timeout(struct session *s, uint64_t now)
 	}
 	if (silent) {
 		shared.prober = s;
-		shared.probe_us = s->first_sent_us + s->rto.srtt_us;
+		shared.probe_sent_us = now;
 		shared.probe_until_us = now + sess_timeout_us(s);
 	}
 	s->probe_valid = false;

@@ -630,7 +630,6 @@ static void test_queue(void)
 {
 	struct session a, b, c, d;
 	uint64_t due;
-	unsigned n = 0;
 	enum sess_timer t;
 
 	sess_shared_reset();
@@ -648,8 +647,9 @@ static void test_queue(void)
 	ok(b.held == 1 && b.tries == 1 && b.retransmits == 0, "counted as a timeout held back (held %llu, tries %u)",
 	   (unsigned long long)b.held, b.tries);
 	is_int(b.deadline_us - due, 2 * 100000, "and backed off as if it had resent");
-	/* c's packet is answered: it went out after b's, so b's was lost. */
-	q_answer(&c, 5000);
+	/* c's packet is answered, as the queue goes on: it went out after
+	 * b's, so b's was lost. */
+	q_answer(&c, b.deadline_us - 500);
 	is_int(q_fire(&b), SESS_T_RESEND, "something sent later was answered: b's packet is lost, resent");
 
 	/* The probe's own answer ends it; the next silent timer probes. */
@@ -659,7 +659,7 @@ static void test_queue(void)
 	q_start(&c, 3000, true);
 	q_start(&d, 4000, true);
 	is_int(q_fire(&a), SESS_T_RESEND, "a probes");
-	q_answer(&a, a.deadline_us + 1000);
+	q_answer(&a, b.deadline_us - 500);
 	is_int(q_fire(&b), SESS_T_RESEND, "answered, and nothing after it: b probes in turn");
 	is_int(q_fire(&c), SESS_T_NONE, "c waits for b's probe");
 
@@ -681,11 +681,54 @@ static void test_queue(void)
 	q_start(&c, 4000, true);
 	q_start(&d, 9000, true);
 	a.rto.srtt_us = b.rto.srtt_us = 5000;
-	q_answer(&c, 9500);
+	q_answer(&c, a.deadline_us - 500);
 	is_int(q_fire(&a), SESS_T_RESEND, "c's answer, within a round trip of a's packet: a probes");
 	is_int(q_fire(&b), SESS_T_NONE, "and b waits for that probe");
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 1200, true);
+	q_start(&c, 4000, true);
+	q_start(&d, 9000, true);
+	a.rto.srtt_us = 5000;
 	b.rto.srtt_us = 1000;
+	q_answer(&c, a.deadline_us - 500);
+	is_int(q_fire(&a), SESS_T_RESEND, "a probes");
 	is_int(q_fire(&b), SESS_T_RESEND, "with a round trip of 1 ms, c's answer shows b's packet lost");
+
+	/* The same answer, but the queue has been silent since: the client
+	 * may have stopped halfway through its answers, and out of order.
+	 * It proves no loss. */
+	sess_shared_reset();
+	q_start(&a, 1000, true);
+	q_start(&b, 1200, true);
+	q_start(&c, 4000, true);
+	q_start(&d, 9000, true);
+	a.rto.srtt_us = 5000;
+	b.rto.srtt_us = 1000;
+	q_answer(&c, 5000);
+	is_int(q_fire(&a), SESS_T_RESEND, "a silence after c's answer: a probes");
+	is_int(q_fire(&b), SESS_T_NONE, "and b waits for that probe, though c's packet went out after its own");
+
+	/* When the queue answers again, the count of what it answered
+	 * starts anew: e, sent between a and b, is not taken for lost
+	 * because of c's answer from before the silence. */
+	{
+		struct session e;
+
+		sess_shared_reset();
+		q_start(&a, 1000, true);
+		q_start(&e, 1100, true);
+		q_start(&b, 1200, true);
+		q_start(&c, 4000, true);
+		q_start(&d, 9000, true);
+		a.rto.srtt_us = b.rto.srtt_us = c.rto.srtt_us = e.rto.srtt_us = 1000;
+		q_answer(&c, 5000);
+		is_int(q_fire(&a), SESS_T_RESEND, "silent since c's answer: a probes");
+		q_answer(&a, e.deadline_us - 50);
+		is_int(q_fire(&e), SESS_T_RESEND, "a's answer ends the probe: e probes in turn");
+		is_int(q_fire(&b), SESS_T_NONE,
+		       "b waits for e's probe: only a's answer counts since the silence, not c's");
+	}
 
 	/* A queue that never answers: every session gives up as before,
 	 * each timeout sending at most one resend for the queue. */

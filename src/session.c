@@ -39,6 +39,12 @@ static struct {
  * the clock's granularity, as in the timeout (rto.c). */
 #define QUEUE_GRAIN_US 1000
 
+/* Nothing answered for a round trip of s (and the grain), or ever. */
+static bool queue_quiet(const struct session *s, uint64_t now)
+{
+	return !shared.answer_at_us || now - shared.answer_at_us >= s->rto.srtt_us + QUEUE_GRAIN_US;
+}
+
 /*
  * The core's invariants, checked after every event in the sanitizer and
  * fuzzing builds and in test_session; a broken one aborts with its text.
@@ -115,8 +121,7 @@ static void progress(struct session *s, uint64_t now)
 	 * count anew: what the queue answered before it fell silent says
 	 * nothing about the order it answers in now (a client that stops
 	 * may have answered some late packets before some early ones). */
-	if (!shared.answer_at_us || now - shared.answer_at_us > s->rto.srtt_us + QUEUE_GRAIN_US ||
-	    s->first_sent_us > shared.answered_us)
+	if (queue_quiet(s, now) || s->first_sent_us > shared.answered_us)
 		shared.answered_us = s->first_sent_us;
 	shared.answer_at_us = now;
 	if (shared.prober == s)
@@ -297,12 +302,10 @@ bool sess_data_taken(struct session *s, uint64_t block, bool final, uint64_t now
 static bool silent_queue(const struct session *s, uint64_t now)
 {
 	uint64_t others = shared.sender != s ? shared.sent_us : shared.other_us;
-	uint64_t window = s->rto.srtt_us + QUEUE_GRAIN_US;
 
 	if (!s->shares_queue || s->fixed_us || !s->first_sent_us || others < s->first_sent_us)
 		return false;
-	return shared.answered_us <= s->first_sent_us + s->rto.srtt_us ||
-	       !shared.answer_at_us || now - shared.answer_at_us >= window;
+	return shared.answered_us <= s->first_sent_us + s->rto.srtt_us || queue_quiet(s, now);
 }
 
 /* Another session's resend probes the silent queue, unanswered yet. */

@@ -625,6 +625,20 @@ static enum sess_timer q_fire(struct session *s)
 	return t;
 }
 
+/* a, b, c and d sent in turn (at 1, 1.2, 4 and 9 ms), the first two
+ * with round trips of rtt_a and rtt_b. */
+static void q_in_turn(struct session *a, struct session *b, struct session *c, struct session *d,
+		      uint64_t rtt_a, uint64_t rtt_b)
+{
+	sess_shared_reset();
+	q_start(a, 1000, true);
+	q_start(b, 1200, true);
+	q_start(c, 4000, true);
+	q_start(d, 9000, true);
+	a->rto.srtt_us = rtt_a;
+	b->rto.srtt_us = rtt_b;
+}
+
 /* Timers in a shared queue: a silence all share is the queue's. */
 static void test_queue(void)
 {
@@ -675,22 +689,11 @@ static void test_queue(void)
 
 	/* Clients answer roughly in order: an answer to a packet sent less
 	 * than a round trip later proves nothing; one sent more does. */
-	sess_shared_reset();
-	q_start(&a, 1000, true);
-	q_start(&b, 1200, true);
-	q_start(&c, 4000, true);
-	q_start(&d, 9000, true);
-	a.rto.srtt_us = b.rto.srtt_us = 5000;
+	q_in_turn(&a, &b, &c, &d, 5000, 5000);
 	q_answer(&c, a.deadline_us - 500);
 	is_int(q_fire(&a), SESS_T_RESEND, "c's answer, within a round trip of a's packet: a probes");
 	is_int(q_fire(&b), SESS_T_NONE, "and b waits for that probe");
-	sess_shared_reset();
-	q_start(&a, 1000, true);
-	q_start(&b, 1200, true);
-	q_start(&c, 4000, true);
-	q_start(&d, 9000, true);
-	a.rto.srtt_us = 5000;
-	b.rto.srtt_us = 1000;
+	q_in_turn(&a, &b, &c, &d, 5000, 1000);
 	q_answer(&c, a.deadline_us - 500);
 	is_int(q_fire(&a), SESS_T_RESEND, "a probes");
 	is_int(q_fire(&b), SESS_T_RESEND, "with a round trip of 1 ms, c's answer shows b's packet lost");
@@ -698,13 +701,7 @@ static void test_queue(void)
 	/* The same answer, but the queue has been silent since: the client
 	 * may have stopped halfway through its answers, and out of order.
 	 * It proves no loss. */
-	sess_shared_reset();
-	q_start(&a, 1000, true);
-	q_start(&b, 1200, true);
-	q_start(&c, 4000, true);
-	q_start(&d, 9000, true);
-	a.rto.srtt_us = 5000;
-	b.rto.srtt_us = 1000;
+	q_in_turn(&a, &b, &c, &d, 5000, 1000);
 	q_answer(&c, 5000);
 	is_int(q_fire(&a), SESS_T_RESEND, "a silence after c's answer: a probes");
 	is_int(q_fire(&b), SESS_T_NONE, "and b waits for that probe, though c's packet went out after its own");

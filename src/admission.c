@@ -10,7 +10,12 @@
  * (--max-per-client) is reached the request waits in a short FIFO queue
  * (--queue) and starts as soon as a slot frees.  A full queue drops the
  * request silently: the client retransmits it, and an ERROR would abort
- * a PXE boot for good.  (The listener has already dropped what is not an
+ * a PXE boot for good.  Below the caps, once the workers run --pace
+ * transfers each, a new request waits in the same queue for one of them
+ * to end, but never longer than --pace-wait: a boot storm is then served
+ * in the order it asked, from sockets and transfers that stay in the
+ * processor's caches, and no client waits past its first retry.  Pacing
+ * never drops a request: one that finds the queue full starts at once.  (The listener has already dropped what is not an
  * RRQ/WRQ and what was sent to a broadcast or multicast address.)
  *
  * In single-port mode (--single-port, reuseport.h) a request that
@@ -84,6 +89,22 @@ static bool has_room(const struct admission *a, const struct peer_key *key)
 	       (!c->max_per_client || peers_client_count(a->live, key) < c->max_per_client);
 }
 
+/* Under --pace: fewer transfers than the workers may each run at once.
+ * In the fork model (--workers 0) the pace counts as one worker's. */
+static bool has_pace(const struct admission *a)
+{
+	const struct server_conf *c = a->conf;
+	uint64_t limit = (uint64_t)c->pace * (c->workers ? c->workers : 1);
+
+	return !c->pace || peers_count(a->live) < limit;
+}
+
+/* A request received at since_us that has waited its turn long enough. */
+static bool waited_enough(const struct admission *a, uint64_t since_us, uint64_t now)
+{
+	return now >= since_us && now - since_us >= a->conf->pace_wait_ms * 1000ull;
+}
+
 static void enqueue(struct admission *a, const struct peer_key *key, const void *req, size_t len,
 		    const union sockaddr_any *peer, const union sockaddr_any *local, uint64_t now)
 {
@@ -127,6 +148,9 @@ void admission_run_queue(struct admission *a, uint64_t now)
 		 * (single-port mode: admission_request()). */
 		if (!p->used || (!stale && (!has_room(a, &p->key) || peers_has(a->live, &p->key))))
 			continue;
+		/* Those behind it came later: none has waited longer. */
+		if (!stale && !has_pace(a) && !waited_enough(a, p->since_us, now))
+			break;
 		if (!stale && spawn(a, &p->key, p->buf, p->len, &p->peer, &p->local) == -EAGAIN)
 			break;	/* the workers are saturated: later, in order */
 		peers_remove_pid(a->queued, (pid_t)slot + 1);
@@ -250,9 +274,26 @@ void admission_request(struct admission *a, const void *req, size_t len, const u
 		return;
 	}
 	/* Queued requests that could start have started (the queue runs
-	 * after every reap), so a request with room goes first. */
-	if (!has_room(a, &key) || spawn(a, &key, req, len, peer, local) == -EAGAIN)
+	 * after every reap), so a request with room goes first; one over
+	 * the pace waits its turn, unless the queue has no room for it. */
+	if (!has_room(a, &key) ||
+	    (!has_pace(a) && a->q_len < a->conf->queue_max && !waited_enough(a, now, now)) ||
+	    spawn(a, &key, req, len, peer, local) == -EAGAIN)
 		enqueue(a, &key, req, len, peer, local, now);
+}
+
+uint64_t admission_deadline(const struct admission *a)
+{
+	const struct server_conf *c = a->conf;
+
+	/* The oldest request waiting: the queue's first used slot. */
+	for (unsigned i = 0; i < a->q_len; i++) {
+		const struct pending *p = &a->queue[(a->q_head + i) % c->queue_max];
+
+		if (p->used)
+			return p->since_us + c->pace_wait_ms * 1000ull;
+	}
+	return UINT64_MAX;
 }
 
 /* In the order they came; admitting one may rescue more. */

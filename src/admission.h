@@ -1,7 +1,7 @@
 /*
  * admission.h - which requests start a transfer, and when: the
  * --allow/--deny rules, the per-network budget of unverified bytes, the
- * global and per-client caps, and the queue in arrival order.
+ * global and per-client caps, the pace, and the queue in arrival order.
  *
  * Below the listener and the main loop (dispatch.c), whose headers it does
  * not include; an admitted request goes to the pool (pool.h) or to a
@@ -66,6 +66,10 @@ void admission_request(struct admission *a, const void *req, size_t len, const u
 /* Start queued requests that have room, oldest first; forget those that
  * waited so long that their client has given up. */
 void admission_run_queue(struct admission *a, uint64_t now);
+
+/* When the oldest queued request has waited its turn under --pace (it
+ * then starts if the caps allow); UINT64_MAX when none waits. */
+uint64_t admission_deadline(const struct admission *a);
 
 /* Admit what the transfer sockets took in single-port mode (child.h). */
 void admission_strays(struct admission *a, uint64_t now);

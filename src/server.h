@@ -53,6 +53,8 @@ struct server_conf {
 	unsigned max_transfers;		/* live children at once */
 	unsigned max_per_client;	/* live children per client address */
 	unsigned queue_max;		/* requests waiting for a free slot */
+	unsigned pace;			/* transfers a worker runs before requests wait; 0: none */
+	unsigned pace_wait_ms;		/* the longest a request waits for that */
 	uint64_t transfer_memory;	/* --transfer-memory: all senders' rings, bytes */
 	uint64_t client_memory;		/* --client-memory: of which one client address */
 	uint64_t unverified_rate;	/* bytes/s a source network may get unanswered; 0: any */

@@ -192,6 +192,11 @@ static const struct setting table[] = {
 	  .help = "... and at once" },
 	{ .name = "queue", UINT(srv.queue_max, 0, 1000000), .arg = "N",
 	  .help = "requests waiting for a free slot" },
+	{ .name = "pace", UINT(srv.pace, 0, 1000000), .arg = "N",
+	  .help = "transfers a worker runs at once before new requests\n"
+		  "wait their turn (at most --pace-wait); 0: never wait" },
+	{ .name = "pace-wait", UINT(srv.pace_wait_ms, 0, 60000), .arg = "MS",
+	  .help = "the longest a request waits its turn under --pace" },
 	{ .name = "rcvbuf", SIZE(srv.rcvbuf, 0, 1u << 30), .arg = "SIZE",
 	  .help = "receive buffer of listening sockets; 0: leave it" },
 	{ .name = "drain-timeout", UINT(srv.drain_timeout_s, 0, 86400), .arg = "SECS",

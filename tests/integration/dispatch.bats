@@ -328,6 +328,84 @@ limited_daemon() {
 	wait "$a"
 }
 
+@test "--pace: over it a request waits its turn and starts as soon as a transfer ends" {
+	copy_demo
+	make_file f 100000
+	start_server -v --workers 1 --pace 1 --pace-wait 10000
+	# One transfer held open for 3 s fills the pace.
+	tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	local a=$!
+	wait_for 5 children_are 1
+	# A second request waits its turn...
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	# ... and a third starts when the first has ended (and the second,
+	# whose client is gone, with it), long before --pace-wait.
+	run tftp_raw -t 6 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	wait "$a"
+	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
+	assert_serves_hello
+}
+
+@test "--pace-wait: a request waits its turn no longer, even while the pace stays full" {
+	copy_demo
+	make_file f 100000
+	start_server -v --workers 1 --pace 1 --pace-wait 1000
+	tftp_raw --hold 8 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	local a=$!
+	wait_for 5 children_are 1
+	local t0 t1
+	t0=$(date +%s%N)
+	run tftp_raw -t 5 req rrq hello.txt octet
+	t1=$(date +%s%N)
+	[[ $output == "DATA 1 "* ]]
+	# It waited its turn (--pace-wait), and started while the first
+	# transfer was still held open.
+	((t1 - t0 >= 900000000))
+	pid_alive "$a"
+	wait "$a"
+	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
+}
+
+@test "--pace never drops a request: one that finds the queue full starts at once" {
+	copy_demo
+	make_file f 100000
+	start_server -v --workers 1 --pace 1 --pace-wait 10000 --queue 1
+	tftp_raw --hold 4 req rrq f octet >/dev/null &
+	local a=$!
+	wait_for 5 children_are 1
+	# The queue's one slot fills...
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]]
+	# ... and the next request is served at once instead of dropped.
+	run tftp_raw -t 2 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	[[ $(tr '\0' ' ' <"/proc/$SERVER_PID/cmdline") == *" 0 dropped (busy),"* ]]
+	wait "$a"
+}
+
+@test "--pace 0, or --pace-wait 0: every request of a burst starts at once" {
+	copy_demo
+	make_file f 100000
+	local opts i pids
+	for opts in "--pace 0 --pace-wait 10000" "--pace 2 --pace-wait 0"; do
+		# shellcheck disable=SC2086 # the options are words
+		start_server -v --workers 1 $opts
+		pids=()
+		for i in 1 2 3 4 5 6; do
+			tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/h$i" &
+			pids+=($!)
+		done
+		wait_for 5 children_are 6
+		wait "${pids[@]}"
+		for i in 1 2 3 4 5 6; do
+			grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/h$i"
+		done
+		stop_server
+	done
+}
+
 @test "a burst of 2000 requests from 2000 ports: every one is served" {
 	copy_demo
 	start_server --max-per-client 0

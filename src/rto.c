@@ -23,7 +23,11 @@ static void rto_update(struct rto *r)
 	if (var < CLOCK_GRANULARITY_US)
 		var = CLOCK_GRANULARITY_US;
 	r->base_us = r->srtt_us + var;
-	peak = r->peak_us + r->peak_us / 4 + CLOCK_GRANULARITY_US;
+	/* A quarter and a clock tick of margin over the peak until the path
+	 * has shown a loss; after that a timeout that waits for the slowest
+	 * recent answer has waited enough, and one that waits longer only
+	 * delays each recovery (SRTT + 4 RTTVAR still adds its own). */
+	peak = r->lossy ? r->peak_us : r->peak_us + r->peak_us / 4 + CLOCK_GRANULARITY_US;
 	if (floor < peak)
 		floor = peak;
 	if (!r->lossy && floor < RTO_QUIET_FLOOR_US)

@@ -7,8 +7,9 @@
  * Boot firmware ACKs most blocks in 50 us but now and then takes several
  * milliseconds; a timeout set from the smoothed round trip alone resends
  * to such a client on every spike.  So the timeout never goes below:
- *  - a slowly decaying maximum of recent round trips, plus a quarter
- *    (the role of RFC 9002's max_ack_delay, learnt rather than announced);
+ *  - a slowly decaying maximum of recent round trips, plus a quarter and
+ *    a clock tick until the path has shown a real loss (the role of RFC
+ *    9002's max_ack_delay, learnt rather than announced);
  *  - until the path has shown a real loss, RTO_QUIET_FLOOR_US: RFC 9002's
  *    default max_ack_delay (25 ms) and room for the scheduling delays of
  *    a loaded host.  On a clean path a resend can only be spurious; once

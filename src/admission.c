@@ -15,7 +15,8 @@
  * to end, but never longer than --pace-wait: a boot storm is then served
  * in the order it asked, from sockets and transfers that stay in the
  * processor's caches, and no client waits past its first retry.  Pacing
- * never drops a request: one that finds the queue full starts at once.  (The listener has already dropped what is not an
+ * never drops a request: one that finds the queue full starts at once,
+ * and beyond PACE_WAITING times the pace the oldest waiting start.  (The listener has already dropped what is not an
  * RRQ/WRQ and what was sent to a broadcast or multicast address.)
  *
  * In single-port mode (--single-port, reuseport.h) a request that
@@ -46,6 +47,11 @@
 #include "xfer.h"
 
 #define QUEUE_AGE_US (10 * 1000000ull)	/* the client gave up long ago */
+/* Requests that wait their turn under --pace: at most this many times the
+ * pace.  They all start together when their wait is over, and so many
+ * start within some tens of milliseconds, well before their clients
+ * retry; in a larger storm the oldest start at once instead. */
+#define PACE_WAITING 8
 #define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
 #define NETBUDGET_NETWORKS 16384	/* source networks whose budget is kept */
 
@@ -99,6 +105,15 @@ static bool has_pace(const struct admission *a)
 	return !c->pace || peers_count(a->live) < limit;
 }
 
+/* How many may wait their turn under the pace (PACE_WAITING). */
+static unsigned pace_waiting_max(const struct admission *a)
+{
+	const struct server_conf *c = a->conf;
+	uint64_t n = (uint64_t)c->pace * (c->workers ? c->workers : 1) * PACE_WAITING;
+
+	return n < c->queue_max ? (unsigned)n : c->queue_max;
+}
+
 /* A request received at since_us that has waited its turn long enough. */
 static bool waited_enough(const struct admission *a, uint64_t since_us, uint64_t now)
 {
@@ -134,7 +149,9 @@ static void enqueue(struct admission *a, const struct peer_key *key, const void 
 	a->count->status_dirty = true;
 }
 
-void admission_run_queue(struct admission *a, uint64_t now)
+/* Start queued requests that have room, oldest first; the first `early`
+ * of those that wait their turn under the pace start without it. */
+static void run_queue(struct admission *a, uint64_t now, unsigned early)
 {
 	unsigned qmax = a->conf->queue_max;
 
@@ -149,8 +166,11 @@ void admission_run_queue(struct admission *a, uint64_t now)
 		if (!p->used || (!stale && (!has_room(a, &p->key) || peers_has(a->live, &p->key))))
 			continue;
 		/* Those behind it came later: none has waited longer. */
-		if (!stale && !has_pace(a) && !waited_enough(a, p->since_us, now))
-			break;
+		if (!stale && !has_pace(a) && !waited_enough(a, p->since_us, now)) {
+			if (!early)
+				break;
+			early--;
+		}
 		if (!stale && spawn(a, &p->key, p->buf, p->len, &p->peer, &p->local) == -EAGAIN)
 			break;	/* the workers are saturated: later, in order */
 		peers_remove_pid(a->queued, (pid_t)slot + 1);
@@ -164,6 +184,15 @@ void admission_run_queue(struct admission *a, uint64_t now)
 		a->q_head = (a->q_head + 1) % qmax;
 		a->q_len--;
 	}
+}
+
+void admission_run_queue(struct admission *a, uint64_t now)
+{
+	unsigned max = pace_waiting_max(a);
+
+	/* Too many waiting their turn (or a worker had no room for the
+	 * oldest when they were too many): the oldest start now. */
+	run_queue(a, now, a->q_len > max ? a->q_len - max : 0);
 }
 
 /*
@@ -276,9 +305,21 @@ void admission_request(struct admission *a, const void *req, size_t len, const u
 	/* Queued requests that could start have started (the queue runs
 	 * after every reap), so a request with room goes first; one over
 	 * the pace waits its turn, unless the queue has no room for it. */
-	if (!has_room(a, &key) ||
-	    (!has_pace(a) && a->q_len < a->conf->queue_max && !waited_enough(a, now, now)) ||
-	    spawn(a, &key, req, len, peer, local) == -EAGAIN)
+	if (has_room(a, &key) && !has_pace(a) && a->q_len < a->conf->queue_max) {
+		/* Its wait counts from its arrival: in a storm the last
+		 * requests are read some time after they came. */
+		uint64_t real = rx_ns ? child_realtime_ns() : 0, since = now;
+
+		if (real > rx_ns && (real - rx_ns) / 1000 < now)
+			since = now - (real - rx_ns) / 1000;
+		if (!waited_enough(a, since, now)) {
+			enqueue(a, &key, req, len, peer, local, since);
+			if (a->q_len > pace_waiting_max(a))
+				admission_run_queue(a, now);
+			return;
+		}
+	}
+	if (!has_room(a, &key) || spawn(a, &key, req, len, peer, local) == -EAGAIN)
 		enqueue(a, &key, req, len, peer, local, now);
 }
 

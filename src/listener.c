@@ -126,18 +126,19 @@ int listener_open(struct listener *l)
 		set_rcvbuf(fd, c->rcvbuf);
 		/* Each datagram then tells how many the full buffer dropped. */
 		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){ 1 }, sizeof(int));
+		/* The receive time of each request (admission.c): a request's
+		 * wait under --pace counts from it, and in single-port mode it
+		 * tells a client's next request from a retransmission. */
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0) {
+			log_err("cannot enable receive times: %m");
+			return -1;
+		}
 		if (c->single_port) {
 			char why[400];
-			int one = 1;
 
 			if (c->mode != SERVER_STANDALONE &&
 			    reuseport_check_inherited(fd, c->mode == SERVER_INETD, why, sizeof(why)) < 0) {
 				log_err("%s", why);
-				return -1;
-			}
-			/* The receive time of each request (admission.c). */
-			if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
-				log_err("cannot enable receive times: %m");
 				return -1;
 			}
 		}

@@ -385,6 +385,41 @@ limited_daemon() {
 	wait "$a"
 }
 
+@test "--pace: at most eight times the pace wait their turn; beyond, the oldest start at once" {
+	copy_demo
+	make_file f 100000
+	start_server -v --workers 1 --pace 1 --pace-wait 10000
+	# Twelve clients ask at once and hold whatever they get for 4 s:
+	# one starts, eight wait their turn, and three start at once.
+	python3 - "$PORT" >"$BATS_TEST_TMPDIR/got" <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for i in range(12):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"\0\1f\0octet\0", ("127.0.0.1", port))
+    socks.append(s)
+    time.sleep(0.02)
+time.sleep(3)
+got = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(2048)[:4] == b"\0\3\0\1":
+            got += 1
+    except BlockingIOError:
+        pass
+print(got)
+time.sleep(1)
+PY
+	local c=$!
+	wait_for 5 children_are 4
+	sleep 0.5
+	children_are 4
+	wait "$c"
+	[[ $(cat "$BATS_TEST_TMPDIR/got") == 4 ]]
+}
+
 @test "--pace 0, or --pace-wait 0: every request of a burst starts at once" {
 	copy_demo
 	make_file f 100000

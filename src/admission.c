@@ -15,8 +15,8 @@
  * to end, but never longer than --pace-wait: a boot storm is then served
  * in the order it asked, from sockets and transfers that stay in the
  * processor's caches, and no client waits past its first retry.  Pacing
- * never drops a request: one that finds the queue full starts at once,
- * and beyond PACE_WAITING times the pace the oldest waiting start.  (The listener has already dropped what is not an
+ * never drops a request: one that finds the queue full starts at once;
+ * and a storm too large to pace (PACE_WAITING) is served unpaced.  (The listener has already dropped what is not an
  * RRQ/WRQ and what was sent to a broadcast or multicast address.)
  *
  * In single-port mode (--single-port, reuseport.h) a request that
@@ -50,7 +50,9 @@
 /* Requests that wait their turn under --pace: at most this many times the
  * pace.  They all start together when their wait is over, and so many
  * start within some tens of milliseconds, well before their clients
- * retry; in a larger storm the oldest start at once instead. */
+ * retry.  A larger storm is not paced: the waiting start at once, and so
+ * does every request until the running transfers are under the pace
+ * again (those of a storm that large start together anyway). */
 #define PACE_WAITING 8
 #define DENY_LOG_PER_S 5	/* denial lines a second; the rest are counted */
 #define NETBUDGET_NETWORKS 16384	/* source networks whose budget is kept */
@@ -97,12 +99,16 @@ static bool has_room(const struct admission *a, const struct peer_key *key)
 
 /* Under --pace: fewer transfers than the workers may each run at once.
  * In the fork model (--workers 0) the pace counts as one worker's. */
-static bool has_pace(const struct admission *a)
+static bool has_pace(struct admission *a)
 {
 	const struct server_conf *c = a->conf;
 	uint64_t limit = (uint64_t)c->pace * (c->workers ? c->workers : 1);
 
-	return !c->pace || peers_count(a->live) < limit;
+	if (!c->pace || peers_count(a->live) < limit) {
+		a->unpaced = false;	/* the storm that overflowed is over */
+		return true;
+	}
+	return a->unpaced;
 }
 
 /* How many may wait their turn under the pace (PACE_WAITING). */
@@ -149,9 +155,8 @@ static void enqueue(struct admission *a, const struct peer_key *key, const void 
 	a->count->status_dirty = true;
 }
 
-/* Start queued requests that have room, oldest first; the first `early`
- * of those that wait their turn under the pace start without it. */
-static void run_queue(struct admission *a, uint64_t now, unsigned early)
+/* Start queued requests that have room, oldest first. */
+static void run_queue(struct admission *a, uint64_t now)
 {
 	unsigned qmax = a->conf->queue_max;
 
@@ -166,11 +171,8 @@ static void run_queue(struct admission *a, uint64_t now, unsigned early)
 		if (!p->used || (!stale && (!has_room(a, &p->key) || peers_has(a->live, &p->key))))
 			continue;
 		/* Those behind it came later: none has waited longer. */
-		if (!stale && !has_pace(a) && !waited_enough(a, p->since_us, now)) {
-			if (!early)
-				break;
-			early--;
-		}
+		if (!stale && !has_pace(a) && !waited_enough(a, p->since_us, now))
+			break;
 		if (!stale && spawn(a, &p->key, p->buf, p->len, &p->peer, &p->local) == -EAGAIN)
 			break;	/* the workers are saturated: later, in order */
 		peers_remove_pid(a->queued, (pid_t)slot + 1);
@@ -188,11 +190,10 @@ static void run_queue(struct admission *a, uint64_t now, unsigned early)
 
 void admission_run_queue(struct admission *a, uint64_t now)
 {
-	unsigned max = pace_waiting_max(a);
-
-	/* Too many waiting their turn (or a worker had no room for the
-	 * oldest when they were too many): the oldest start now. */
-	run_queue(a, now, a->q_len > max ? a->q_len - max : 0);
+	/* Too many waiting their turn: a storm too large to pace. */
+	if (a->q_len > pace_waiting_max(a))
+		a->unpaced = true;
+	run_queue(a, now);
 }
 
 /*

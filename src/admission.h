@@ -40,6 +40,7 @@ struct admission {
 	struct peers *live;		/* transfers, by peer */
 	struct peers *queued;		/* pending requests, "pid" = slot + 1 */
 	struct pending *queue;		/* ring of queue_max slots */
+	bool unpaced;			/* a storm too large to pace runs */
 	unsigned q_head, q_len;		/* q_len counts holes up to the tail */
 	uint64_t deny_log_us;		/* start of the second denials are logged in */
 	unsigned deny_logged;		/* lines in that second */

@@ -324,16 +324,20 @@ void admission_request(struct admission *a, const void *req, size_t len, const u
 		enqueue(a, &key, req, len, peer, local, now);
 }
 
-uint64_t admission_deadline(const struct admission *a)
+uint64_t admission_deadline(const struct admission *a, uint64_t now)
 {
 	const struct server_conf *c = a->conf;
 
-	/* The oldest request waiting: the queue's first used slot. */
+	if (!c->pace || !c->pace_wait_ms)
+		return UINT64_MAX;
+	/* The oldest request still short of its wait; those before it have
+	 * waited theirs and wait for a cap, which a reap ends. */
 	for (unsigned i = 0; i < a->q_len; i++) {
 		const struct pending *p = &a->queue[(a->q_head + i) % c->queue_max];
+		uint64_t due = p->since_us + c->pace_wait_ms * 1000ull;
 
-		if (p->used)
-			return p->since_us + c->pace_wait_ms * 1000ull;
+		if (p->used && due > now)
+			return due;
 	}
 	return UINT64_MAX;
 }

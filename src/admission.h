@@ -68,9 +68,10 @@ void admission_request(struct admission *a, const void *req, size_t len, const u
  * waited so long that their client has given up. */
 void admission_run_queue(struct admission *a, uint64_t now);
 
-/* When the oldest queued request has waited its turn under --pace (it
- * then starts if the caps allow); UINT64_MAX when none waits. */
-uint64_t admission_deadline(const struct admission *a);
+/* When the oldest queued request that has not waited its turn under
+ * --pace yet will have (it then starts if the caps allow), after now;
+ * UINT64_MAX when none. */
+uint64_t admission_deadline(const struct admission *a, uint64_t now);
 
 /* Admit what the transfer sockets took in single-port mode (child.h). */
 void admission_strays(struct admission *a, uint64_t now);

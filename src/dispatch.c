@@ -321,9 +321,11 @@ static int poll_timeout(const struct dispatcher *d, uint64_t now, uint64_t stop_
 	if (d->count.status_dirty)
 		next = d->status_us + STATUS_INTERVAL_US;
 	if (d->adm.q_len) {
+		uint64_t turn = admission_deadline(&d->adm, now);	/* under --pace */
+
 		next = now + 100000;	/* age out queued requests */
-		if (admission_deadline(&d->adm) < next)
-			next = admission_deadline(&d->adm);	/* its turn, under --pace */
+		if (turn < next)
+			next = turn;
 	}
 	if (d->pool.respawn_us && !d->stopping && d->pool.respawn_us < next)
 		next = d->pool.respawn_us;

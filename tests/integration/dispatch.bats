@@ -20,6 +20,15 @@ children_are() { [[ $(transfer_count) -eq $1 ]]; }
 # command name does not); a dispatcher's workers are its children.
 snow_count_is() { [[ $(pgrep -c -x -P "$1" snow-owld) -eq $2 ]]; }
 
+# waits_then_served: a request gets no answer within 1 s (it waits), and
+# the next one is served within 6 s (a transfer that held it up ended).
+waits_then_served() {
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == TIMEOUT ]] || return 1
+	run tftp_raw -t 6 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+}
+
 # A free port for a server this file starts by other means.
 free_port() {
 	PORT=$(pick_port)
@@ -186,11 +195,8 @@ PY
 	tftp_raw --hold 4 req rrq f octet >"$BATS_TEST_TMPDIR/b" &
 	local b=$!
 	wait_for 5 children_are 2
-	# A third waits (no answer within 1 s), then is served once one ends.
-	run tftp_raw -t 1 req rrq hello.txt octet
-	[[ $output == TIMEOUT ]]
-	run tftp_raw -t 6 req rrq hello.txt octet
-	[[ $output == "DATA 1 "* ]]
+	# A third waits, then is served once one ends.
+	waits_then_served
 	wait "$a" "$b"
 	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
 	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/b"
@@ -336,13 +342,10 @@ limited_daemon() {
 	tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
 	local a=$!
 	wait_for 5 children_are 1
-	# A second request waits its turn...
-	run tftp_raw -t 1 req rrq hello.txt octet
-	[[ $output == TIMEOUT ]]
-	# ... and a third starts when the first has ended (and the second,
-	# whose client is gone, with it), long before --pace-wait.
-	run tftp_raw -t 6 req rrq hello.txt octet
-	[[ $output == "DATA 1 "* ]]
+	# A second request waits its turn, and a third starts when the first
+	# has ended (and the second, whose client is gone, with it), long
+	# before --pace-wait.
+	waits_then_served
 	wait "$a"
 	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
 	assert_serves_hello
@@ -417,6 +420,25 @@ PY
 	wait_for 5 children_are 12
 	wait "$c"
 	[[ $(cat "$BATS_TEST_TMPDIR/got") == 12 ]]
+}
+
+@test "a request waiting past --pace-wait for a cap leaves the dispatcher asleep" {
+	copy_demo
+	make_file f 100000
+	start_server -v --max-transfers 1 --pace-wait 200
+	tftp_raw --hold 4 req rrq f octet >/dev/null &
+	local a=$!
+	wait_for 5 children_are 1
+	tftp_raw -t 4 req rrq hello.txt octet >/dev/null &
+	local b=$!
+	sleep 0.5
+	# Its turn under the pace is long over; only the cap holds it.
+	local t0 t1
+	t0=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
+	sleep 2
+	t1=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
+	((t1 - t0 < 20))
+	wait "$a" "$b"
 }
 
 @test "--pace 0, or --pace-wait 0: every request of a burst starts at once" {

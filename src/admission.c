@@ -97,14 +97,17 @@ static bool has_room(const struct admission *a, const struct peer_key *key)
 	       (!c->max_per_client || peers_client_count(a->live, key) < c->max_per_client);
 }
 
-/* Under --pace: fewer transfers than the workers may each run at once.
- * In the fork model (--workers 0) the pace counts as one worker's. */
+/* Under --pace: fewer transfers than the workers may each run at once,
+ * leaving out those they call stalled (worker.h).  In the fork model
+ * (--workers 0) the pace counts as one worker's, and every transfer
+ * counts. */
 static bool has_pace(struct admission *a)
 {
 	const struct server_conf *c = a->conf;
 	uint64_t limit = (uint64_t)c->pace * (c->workers ? c->workers : 1);
+	unsigned live = peers_count(a->live), stalled = a->count->stalled;
 
-	if (!c->pace || peers_count(a->live) < limit) {
+	if (!c->pace || live - (stalled < live ? stalled : live) < limit) {
 		a->unpaced = false;	/* the storm that overflowed is over */
 		return true;
 	}

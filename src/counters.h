@@ -18,6 +18,7 @@ struct counters {
 	uint64_t overflowed;		/* requests lost to a full listening buffer */
 	uint64_t rescued;		/* requests taken from a transfer socket */
 	uint64_t last_activity_us;	/* a request or a transfer's end (-t) */
+	unsigned stalled;		/* transfers the workers call stalled (--pace) */
 	bool status_dirty;		/* STATUS= and the title are behind */
 };
 

@@ -207,6 +207,18 @@ static void forget_transfer(struct pool *p, uint32_t id, const struct xfer_repor
 	p->count->status_dirty = true;
 }
 
+/* How many of worker i's transfers are stalled, as it tells (worker.h);
+ * the pace leaves them out (admission.c). */
+static void set_stalled(struct pool *p, int i, uint32_t n)
+{
+	struct wproc *w = &p->wk[i];
+
+	if (n > p->conf->max_transfers)
+		n = p->conf->max_transfers;
+	p->count->stalled = p->count->stalled - w->stalled + n;
+	w->stalled = n;
+}
+
 /* Read the worker's reports of ended transfers. */
 static void read_done(struct pool *p, int i, uint64_t now)
 {
@@ -220,7 +232,11 @@ static void read_done(struct pool *p, int i, uint64_t now)
 			uint32_t id = done[k].id;
 			struct xfer_report r;
 
-			if (id == 0 || id > p->conf->max_transfers || p->wx[id - 1].worker != i) {
+			if (id == 0) {
+				set_stalled(p, i, done[k].more);
+				continue;
+			}
+			if (id > p->conf->max_transfers || p->wx[id - 1].worker != i) {
 				log_err("worker %ld reported an unknown transfer", (long)p->wk[i].pid);
 				continue;
 			}
@@ -281,6 +297,7 @@ void pool_lost(struct pool *p, int i, int status, uint64_t now)
 	else if (!w->retiring && !p->respawn_us)
 		p->respawn_us = now;
 	free(w->batch);
+	set_stalled(p, i, 0);
 	*w = (struct wproc){ .ctl = -1 };
 	p->count->status_dirty = true;
 }

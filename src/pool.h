@@ -33,6 +33,7 @@ struct wproc {
 	bool retiring;			/* takes no more (SIGHUP) */
 	bool extra;			/* started while the others were full */
 	struct worker_batch *batch;	/* handoffs not sent yet (pool_flush) */
+	unsigned stalled;		/* of its transfers, as it told (worker.h) */
 	uint64_t started_us;
 };
 

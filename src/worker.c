@@ -61,6 +61,7 @@ struct wx {
 	uint32_t slot;			/* in the table of live transfers */
 	uint32_t id;
 	bool out;			/* watched for send room (EPOLLOUT) */
+	bool stalled;			/* counted in nstalled (note_stalled) */
 	struct transfer t;
 };
 
@@ -89,6 +90,7 @@ struct worker {
 	struct worker_done done[DONE_MAX];
 	unsigned ndone;
 	unsigned ntransfers;
+	unsigned nstalled, told_stalled;	/* transfers stalled; as last told */
 	unsigned shown;			/* transfers in the process title, or UINT_MAX */
 	bool shown_retiring;
 };
@@ -311,10 +313,45 @@ static void add_done(struct worker *w, uint32_t id, const struct xfer_report *r,
 	report_encode(r, w->done[w->ndone++].report);
 }
 
+/*
+ * A transfer whose client has let two timeouts in a row pass is stalled:
+ * it waits for a vanished, stopped or very lossy client, and costs the
+ * worker little.  The dispatcher's pace counts only the others
+ * (tell_stalled()), so that stalled transfers do not make new clients
+ * wait their turn.  One timeout is not enough: a client that answers
+ * late now and then is still running.
+ */
+#define STALLED_TRIES 2
+
+static void note_stalled(struct worker *w, struct wx *x)
+{
+	bool stalled = !xfer_done(&x->t) && x->t.s.tries >= STALLED_TRIES;
+
+	if (stalled == x->stalled)
+		return;
+	x->stalled = stalled;
+	if (stalled)
+		w->nstalled++;
+	else
+		w->nstalled--;
+}
+
+/* The number of stalled transfers, whenever it has changed (worker.h). */
+static void tell_stalled(struct worker *w)
+{
+	if (w->nstalled == w->told_stalled)
+		return;
+	if (w->ndone == DONE_MAX)
+		flush_done(w);
+	w->done[w->ndone++] = (struct worker_done){ .id = 0, .more = w->nstalled };
+	w->told_stalled = w->nstalled;
+}
+
 static void finish(struct worker *w, struct wx *x, uint64_t now)
 {
 	struct xfer_report r;
 
+	note_stalled(w, x);	/* done: no longer stalled */
 	/* Single-port mode: the client sent a new request on the transfer's
 	 * socket; it runs in the old one's place, under the same id. */
 	xfer_drain(&x->t, &w->rx);
@@ -362,6 +399,7 @@ static void settle(struct worker *w, struct wx *x, uint64_t now)
 		finish(w, x, now);
 		return;
 	}
+	note_stalled(w, x);
 	watch_room(w, x);
 	/* On ENOMEM the old entry stays: the timer comes late, not never. */
 	if (x->t.s.deadline_us < x->key)
@@ -393,6 +431,7 @@ static void start(struct worker *w, const struct worker_handoff *h, const uint8_
 	w->ntransfers++;
 	x->id = h->id;
 	x->out = false;
+	x->stalled = false;
 	x->seq = 0;	/* no entry yet */
 	x->key = UINT64_MAX;
 	xfer_start(&x->t, w->conf, sock, w->rootfd, req, h->len, &h->peer.sa, now);
@@ -514,6 +553,7 @@ static void run_timers(struct worker *w, uint64_t now)
 				finish(w, x, now);
 				continue;
 			}
+			note_stalled(w, x);
 			watch_room(w, x);
 		}
 		/* The same entry, under the real deadline. */
@@ -612,6 +652,7 @@ int worker_run(const struct xfer_conf *conf, int ctl, int rootfd)
 		int n;
 
 		run_timers(w, now);
+		tell_stalled(w);
 		flush_done(w);
 		/* Retiring, with the last transfer ended (by a packet, a
 		 * timer, or on start): nothing will wake us again. */

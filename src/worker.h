@@ -13,7 +13,11 @@
  *
  * Worker -> dispatcher: arrays of struct worker_done, one entry per
  * transfer that has ended (or was replaced on its socket), with its report (report.h, encoded), so the
- * dispatcher can free the client's slot and count the transfer.
+ * dispatcher can free the client's slot and count the transfer.  An
+ * entry with id 0 is no transfer's: its `more` is how many of the
+ * worker's transfers are stalled (their client has let two timeouts in
+ * a row pass), sent whenever that number changes;
+ * the dispatcher's pace (--pace) does not count them.
  *
  * End of file on the worker's side means "take no more transfers": the
  * worker finishes the ones it has and exits.
@@ -37,7 +41,7 @@ struct worker_handoff {
 };
 
 struct worker_done {
-	uint32_t id;
+	uint32_t id;			/* 0: the count of stalled transfers */
 	/* 1: a new request from the client replaced the transfer (single-port
 	 * mode), which goes on under the same id; 0: it has ended. */
 	uint32_t more;

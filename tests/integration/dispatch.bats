@@ -29,6 +29,23 @@ waits_then_served() {
 	[[ $output == "DATA 1 "* ]]
 }
 
+# slow_reader NAME [OPTION...]: download f (150000 bytes: make_file f
+# 150000) with every ACK 10 ms late, some 3 s in all: a transfer that
+# runs slowly.  Its timeout is 1 s (the timeout option), so that however
+# busy the machine, it never stalls (two timeouts in a row).  Its output
+# goes to $BATS_TEST_TMPDIR/NAME.
+slow_reader() {
+	local name=$1
+	shift
+	tftp_raw --slow 0.01 "$@" --get "$BATS_TEST_TMPDIR/$name.got" req rrq f octet timeout 1 \
+		>"$BATS_TEST_TMPDIR/$name"
+}
+
+# slow_read_ok NAME: that download got the whole file.
+slow_read_ok() {
+	grep -q "^GOT 150000 bytes" "$BATS_TEST_TMPDIR/$1" && assert_same "$ROOT/f" "$BATS_TEST_TMPDIR/$1.got"
+}
+
 # A free port for a server this file starts by other means.
 free_port() {
 	PORT=$(pick_port)
@@ -272,9 +289,12 @@ limited_daemon() {
 	# 16 are the worker's own, a download takes 2 (socket, file), an
 	# upload 3 (and its directory); --max-transfers alone would allow 20.
 	SNOW_OWLD=$(limited_daemon 34) start_server -v -c --workers 1 --max-transfers 20
+	# The holders hold for 5 s: on a busy machine the last may start a
+	# second or two after the first, which must still run while the
+	# next request waits its second.
 	local i pids=()
 	for i in 1 2 3 4 5 6 7 8 9; do
-		tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/d$i" &
+		tftp_raw --hold 5 req rrq f octet >"$BATS_TEST_TMPDIR/d$i" &
 		pids+=($!)
 	done
 	wait_for 5 children_are 9
@@ -289,7 +309,7 @@ limited_daemon() {
 	# and none of them fails for want of one.
 	pids=()
 	for i in 1 2 3 4 5 6; do
-		tftp_raw --hold 3 req wrq "up/u$i" octet >"$BATS_TEST_TMPDIR/u$i" &
+		tftp_raw --hold 5 req wrq "up/u$i" octet >"$BATS_TEST_TMPDIR/u$i" &
 		pids+=($!)
 	done
 	wait_for 5 children_are 6
@@ -336,10 +356,10 @@ limited_daemon() {
 
 @test "--pace: over it a request waits its turn and starts as soon as a transfer ends" {
 	copy_demo
-	make_file f 100000
+	make_file f 150000
 	start_server -v --workers 1 --pace 1 --pace-wait 10000
-	# One transfer held open for 3 s fills the pace.
-	tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	# One transfer that runs slowly for some 3 s fills the pace.
+	slow_reader a &
 	local a=$!
 	wait_for 5 children_are 1
 	# A second request waits its turn, and a third starts when the first
@@ -347,15 +367,15 @@ limited_daemon() {
 	# before --pace-wait.
 	waits_then_served
 	wait "$a"
-	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
+	slow_read_ok a
 	assert_serves_hello
 }
 
 @test "--pace-wait: a request waits its turn no longer, even while the pace stays full" {
 	copy_demo
-	make_file f 100000
+	make_file f 150000
 	start_server -v --workers 1 --pace 1 --pace-wait 1000
-	tftp_raw --hold 8 req rrq f octet >"$BATS_TEST_TMPDIR/a" &
+	slow_reader a &
 	local a=$!
 	wait_for 5 children_are 1
 	local t0 t1
@@ -364,18 +384,41 @@ limited_daemon() {
 	t1=$(date +%s%N)
 	[[ $output == "DATA 1 "* ]]
 	# It waited its turn (--pace-wait), and started while the first
-	# transfer was still held open.
+	# transfer was still running.
 	((t1 - t0 >= 900000000))
 	pid_alive "$a"
 	wait "$a"
-	grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/a"
+	slow_read_ok a
+}
+
+@test "--pace: a transfer whose client has stopped answering does not fill it until it answers again" {
+	copy_demo
+	make_file f 300000
+	start_server -v --workers 1 --pace 1 --pace-wait 10000
+	# A client that takes the first block, says nothing for 4.5 s, then
+	# reads the rest slowly (some 6 s).  Its transfer times out after 1 s,
+	# and again 1 s later: stalled.
+	slow_reader a --pause-at 1 4.5 &
+	local a=$!
+	wait_for 5 children_are 1
+	sleep 2.5
+	# Stalled, it does not count: a new request starts at once.
+	run tftp_raw -t 1 req rrq hello.txt octet
+	[[ $output == "DATA 1 "* ]]
+	# Once its client answers again, it counts: a request waits its turn
+	# until it ends.
+	sleep 2
+	waits_then_served
+	wait "$a"
+	grep -q "^GOT 300000 bytes" "$BATS_TEST_TMPDIR/a"
+	assert_same "$ROOT/f" "$BATS_TEST_TMPDIR/a.got"
 }
 
 @test "--pace never drops a request: one that finds the queue full starts at once" {
 	copy_demo
-	make_file f 100000
+	make_file f 150000
 	start_server -v --workers 1 --pace 1 --pace-wait 10000 --queue 1
-	tftp_raw --hold 4 req rrq f octet >/dev/null &
+	slow_reader a &
 	local a=$!
 	wait_for 5 children_are 1
 	# The queue's one slot fills...
@@ -386,35 +429,40 @@ limited_daemon() {
 	[[ $output == "DATA 1 "* ]]
 	[[ $(tr '\0' ' ' <"/proc/$SERVER_PID/cmdline") == *" 0 dropped (busy),"* ]]
 	wait "$a"
+	slow_read_ok a
 }
 
 @test "--pace: a storm of more than nine times the pace is not paced: every request starts at once" {
 	copy_demo
-	make_file f 100000
+	make_file f 150000
 	start_server -v --workers 1 --pace 1 --pace-wait 10000
-	# Twelve clients ask at once and hold whatever they get for 4 s:
+	# Twelve clients ask, 20 ms apart, and read slowly (each ACK 10 ms
+	# late, with a timeout of 1 s, so that no transfer stalls) for 3 s:
 	# one starts and eight wait their turn; the tenth is one too many,
 	# and then all start.
 	python3 - "$PORT" >"$BATS_TEST_TMPDIR/got" <<'PY' &
-import socket, sys, time
+import select, socket, sys, time
 port = int(sys.argv[1])
-socks = []
-for i in range(12):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"\0\1f\0octet\0", ("127.0.0.1", port))
-    socks.append(s)
-    time.sleep(0.02)
-time.sleep(3)
-got = 0
-for s in socks:
-    s.setblocking(False)
-    try:
-        if s.recv(2048)[:4] == b"\0\3\0\1":
-            got += 1
-    except BlockingIOError:
-        pass
-print(got)
-time.sleep(1)
+t0 = time.monotonic()
+socks, got, acks = [], set(), []
+while time.monotonic() < t0 + 3:
+    now = time.monotonic()
+    if len(socks) < 12 and now >= t0 + 0.02 * len(socks):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(b"\0\1f\0octet\0timeout\0001\0", ("127.0.0.1", port))
+        socks.append(s)
+    for a in [a for a in acks if a[0] <= now]:
+        acks.remove(a)
+        a[1].sendto(b"\0\4" + a[3], a[2])
+    for s in select.select(socks, [], [], 0.002)[0]:
+        d, peer = s.recvfrom(2048)
+        if d[:2] == b"\0\6":
+            acks.append((now + 0.01, s, peer, b"\0\0"))
+        if d[:2] == b"\0\3":
+            if d[2:4] == b"\0\1":
+                got.add(s)
+            acks.append((now + 0.01, s, peer, d[2:4]))
+print(len(got))
 PY
 	local c=$!
 	wait_for 5 children_are 12
@@ -443,20 +491,21 @@ PY
 
 @test "--pace 0, or --pace-wait 0: every request of a burst starts at once" {
 	copy_demo
-	make_file f 100000
+	make_file f 150000
 	local opts i pids
 	for opts in "--pace 0 --pace-wait 10000" "--pace 2 --pace-wait 0"; do
 		# shellcheck disable=SC2086 # the options are words
 		start_server -v --workers 1 $opts
 		pids=()
 		for i in 1 2 3 4 5 6; do
-			tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/h$i" &
+			slow_reader "h$i" &
 			pids+=($!)
 		done
+		# All six run together (paced, two would run at a time).
 		wait_for 5 children_are 6
 		wait "${pids[@]}"
 		for i in 1 2 3 4 5 6; do
-			grep -q "^DATA 1 512" "$BATS_TEST_TMPDIR/h$i"
+			slow_read_ok "h$i"
 		done
 		stop_server
 	done

@@ -475,6 +475,9 @@ assert_serves_hello() {
 #                    it was lost (repeatable)
 #   --pause-at N SECONDS  with --get: wait that long before acknowledging
 #                    block N (once), as a slow client would
+#   --slow SECONDS   with --get: wait that long before every ACK: a
+#                    transfer that runs slowly, never stalled (keep it
+#                    well under the server's 40 ms floor of its timeout)
 # Output:  ERROR <code> <message> | OACK name=value ... | DATA <block> <len>
 #          | ACK <block> | TIMEOUT | OTHER <hex>
 tftp_raw() {
@@ -517,6 +520,7 @@ get_path, drops, rcvbuf = None, set(), 0
 put_path, skips = None, set()
 dup_ack = False
 pause_at, pause = 0, 0.0
+slow = 0.0
 while args and args[0].startswith("-"):
     a = args.pop(0)
     if a == "-6":
@@ -545,6 +549,8 @@ while args and args[0].startswith("-"):
         dup_ack = True
     elif a == "--pause-at":
         pause_at, pause = int(args.pop(0)), float(args.pop(0))
+    elif a == "--slow":
+        slow = float(args.pop(0))
     elif a == "--rcvbuf":
         rcvbuf = int(args.pop(0))
     else:
@@ -602,6 +608,7 @@ def get(reply):
         return (b - 1) % 65535 + 1 if rollover == 1 and b > 0 else b & 0xFFFF
 
     def ack(b):
+        time.sleep(slow)
         for _ in range(2 if dup_ack else 1):
             s.sendto(b"\0\4" + wire(b).to_bytes(2, "big"), peer)
 

@@ -230,6 +230,7 @@ static void write_metrics(struct dispatcher *d, uint64_t now)
 	const struct server_conf *c = d->conf;
 	struct metrics_gauges g = {
 		.active = peers_count(d->live), .queued = peers_count(d->adm.queued),
+		.stalled = d->count.stalled,
 		.dropped_busy = d->count.dropped_busy, .overflowed = d->count.overflowed,
 		.rescued = d->count.rescued, .version = PACKAGE_VERSION, .root = c->root,
 	};

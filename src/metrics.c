@@ -178,6 +178,9 @@ int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char
 	put(&t, "snowowl_transfers_active %u\n", g->active);
 	head(&t, "snowowl_transfers_queued", "gauge", "Requests waiting for a free slot.");
 	put(&t, "snowowl_transfers_queued %u\n", g->queued);
+	head(&t, "snowowl_transfers_stalled", "gauge",
+	     "Running transfers whose client let two timeouts in a row pass (workers).");
+	put(&t, "snowowl_transfers_stalled %u\n", g->stalled);
 	histogram(&t, m);
 	head(&t, "snowowl_info", "gauge", "Version and root directory of the server.");
 	if (metrics_escape_label(g->root, root, sizeof(root)) < 0)

@@ -41,6 +41,7 @@ struct metrics {
 struct metrics_gauges {
 	unsigned active;		/* transfers running */
 	unsigned queued;		/* requests waiting for a slot */
+	unsigned stalled;		/* running transfers the workers call stalled */
 	uint64_t dropped_busy;		/* requests dropped, queue full */
 	uint64_t overflowed;		/* requests the kernel dropped, listening buffer full */
 	uint64_t rescued;		/* single-port: requests read from a transfer socket */

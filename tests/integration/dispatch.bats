@@ -394,7 +394,9 @@ limited_daemon() {
 @test "--pace: a transfer whose client has stopped answering does not fill it until it answers again" {
 	copy_demo
 	make_file f 300000
-	start_server -v --workers 1 --pace 1 --pace-wait 10000
+	local m=$BATS_TEST_TMPDIR/m/snowowl.prom
+	mkdir -p "${m%/*}"
+	start_server -v --workers 1 --pace 1 --pace-wait 10000 --metrics "$m" --metrics-interval 1
 	# A client that takes the first block, says nothing for 4.5 s, then
 	# reads the rest slowly (some 6 s).  Its transfer times out after 1 s,
 	# and again 1 s later: stalled.
@@ -405,9 +407,11 @@ limited_daemon() {
 	# Stalled, it does not count: a new request starts at once.
 	run tftp_raw -t 1 req rrq hello.txt octet
 	[[ $output == "DATA 1 "* ]]
+	wait_for 2 grep -qx "snowowl_transfers_stalled 1" "$m"
 	# Once its client answers again, it counts: a request waits its turn
 	# until it ends.
 	sleep 2
+	wait_for 2 grep -qx "snowowl_transfers_stalled 0" "$m"
 	waits_then_served
 	wait "$a"
 	grep -q "^GOT 300000 bytes" "$BATS_TEST_TMPDIR/a"

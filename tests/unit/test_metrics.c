@@ -13,7 +13,7 @@
 static char text[METRICS_TEXT_MAX];
 
 static const struct metrics_gauges gauges = {
-	.active = 3, .queued = 1, .dropped_busy = 9, .overflowed = 7, .version = "1.2.3", .root = "/srv/tftp",
+	.active = 3, .queued = 1, .stalled = 2, .dropped_busy = 9, .overflowed = 7, .version = "1.2.3", .root = "/srv/tftp",
 };
 
 static void account(struct metrics *m, unsigned op, unsigned outcome, unsigned error, uint64_t bytes,
@@ -127,6 +127,7 @@ static void test_counters(void)
 	is_int(value("snowowl_requests_overflowed_total"), 7, "lost to a full listening buffer, from the gauges");
 	is_int(value("snowowl_transfers_active"), 3, "active gauge");
 	is_int(value("snowowl_transfers_queued"), 1, "queued gauge");
+	is_int(value("snowowl_transfers_stalled"), 2, "stalled gauge");
 	ok(line("# HELP snowowl_transfers_total ") && line("# TYPE snowowl_transfers_total counter\n"),
 	   "HELP and TYPE of a counter");
 	ok(line("# TYPE snowowl_transfers_active gauge\n"), "TYPE of a gauge");

@@ -101,8 +101,9 @@ attack() {
 	# What the server holds beyond its idle self (the dispatcher, the
 	# workers, their receive buffers) stays within the budget.
 	((peak - before < budget * 1024))
-	# The attacker's stalled transfers fill the pace (--pace, 256 a
-	# worker), so the download may first wait its turn, --pace-wait
+	# The attacker's transfers fill the pace (--pace, 256 a worker)
+	# until they have timed out twice in a row (some 750 ms for new
+	# ones), so the download may first wait its turn, --pace-wait
 	# (500 ms) at most.
 	((busy <= 2 * idle + 1000 + 500))
 	touch "$STOP"

@@ -630,8 +630,9 @@ PY
 	copy_demo
 	make_file f 100000
 	start_server -v
-	# A client that holds its transfer open for a second.
-	tftp_raw --hold 1 req rrq f octet >"$BATS_TEST_TMPDIR/held" &
+	# A client that holds its transfer open for 3 s: long enough that on
+	# a busy machine (the sanitizer build) it still runs at the checks.
+	tftp_raw --hold 3 req rrq f octet >"$BATS_TEST_TMPDIR/held" &
 	local held=$!
 	wait_for 5 has_children
 	local pid=$SERVER_PID

@@ -97,14 +97,20 @@ static bool has_room(const struct admission *a, const struct peer_key *key)
 	       (!c->max_per_client || peers_client_count(a->live, key) < c->max_per_client);
 }
 
-/* Under --pace: fewer transfers than the workers may each run at once,
- * leaving out those they call stalled (worker.h).  In the fork model
- * (--workers 0) the pace counts as one worker's, and every transfer
+/* The transfers all workers run before new requests wait their turn:
+ * --pace each; in the fork model (--workers 0), --pace in all. */
+static uint64_t pace_limit(const struct server_conf *c)
+{
+	return (uint64_t)c->pace * (c->workers ? c->workers : 1);
+}
+
+/* Under --pace: fewer transfers than pace_limit(), leaving out those the
+ * workers call stalled (worker.h); in the fork model every transfer
  * counts. */
 static bool has_pace(struct admission *a)
 {
 	const struct server_conf *c = a->conf;
-	uint64_t limit = (uint64_t)c->pace * (c->workers ? c->workers : 1);
+	uint64_t limit = pace_limit(c);
 	unsigned live = peers_count(a->live), stalled = a->count->stalled;
 
 	if (!c->pace || live - (stalled < live ? stalled : live) < limit) {
@@ -118,7 +124,7 @@ static bool has_pace(struct admission *a)
 static unsigned pace_waiting_max(const struct admission *a)
 {
 	const struct server_conf *c = a->conf;
-	uint64_t n = (uint64_t)c->pace * (c->workers ? c->workers : 1) * PACE_WAITING;
+	uint64_t n = pace_limit(c) * PACE_WAITING;
 
 	return n < c->queue_max ? (unsigned)n : c->queue_max;
 }

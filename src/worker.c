@@ -304,13 +304,21 @@ static void flush_done(struct worker *w)
 
 static void watch_room(struct worker *w, struct wx *x);
 
-static void add_done(struct worker *w, uint32_t id, const struct xfer_report *r, uint32_t more)
+/* The next entry of the done message (sent first if it is full). */
+static struct worker_done *next_done(struct worker *w)
 {
 	if (w->ndone == DONE_MAX)
 		flush_done(w);
-	w->done[w->ndone].id = id;
-	w->done[w->ndone].more = more;
-	report_encode(r, w->done[w->ndone++].report);
+	return &w->done[w->ndone++];
+}
+
+static void add_done(struct worker *w, uint32_t id, const struct xfer_report *r, uint32_t more)
+{
+	struct worker_done *d = next_done(w);
+
+	d->id = id;
+	d->more = more;
+	report_encode(r, d->report);
 }
 
 /*
@@ -341,9 +349,7 @@ static void tell_stalled(struct worker *w)
 {
 	if (w->nstalled == w->told_stalled)
 		return;
-	if (w->ndone == DONE_MAX)
-		flush_done(w);
-	w->done[w->ndone++] = (struct worker_done){ .id = 0, .more = w->nstalled };
+	*next_done(w) = (struct worker_done){ .id = 0, .more = w->nstalled };
 	w->told_stalled = w->nstalled;
 }
 
